@@ -1,0 +1,1 @@
+"""ml-collections configs: `python train_main.py --config=configs/<name>.py`."""

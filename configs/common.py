@@ -1,0 +1,78 @@
+"""The structure every config shares; each protocol file sets its own numbers."""
+
+import ml_collections
+
+
+def base_config():
+    """A ConfigDict with every field a run reads, set to neutral defaults."""
+    config = ml_collections.ConfigDict()
+    config.seed = 0
+    config.epochs = 1
+    config.batch_size = 4
+    # auto | float32 | bfloat16 | float16 (mixed precision for the last two).
+    config.precision = "auto"
+
+    config.data = ml_collections.ConfigDict()
+    config.data.name = "synthetic"  # synthetic | glas | csv
+    config.data.root = ""
+    config.data.class_names = ("benign", "malignant")
+    config.data.train_split = "train"
+    config.data.valid_split = "valid"
+    config.data.eval_splits = ("train", "valid", "test")
+    # synthetic only
+    config.data.num_images = ml_collections.ConfigDict({"train": 160, "valid": 40, "test": 40})
+    config.data.synthetic_size = 160
+    # resize_mode: short_side (keep aspect) | fixed (image_size) | none.
+    config.data.resize_mode = "none"
+    config.data.resize_short_side = 432
+    config.data.image_size = (416, 416)
+    config.data.crop_size = 0  # 0: no random crop
+    config.data.flip_horizontal = True
+    config.data.flip_vertical = True
+    config.data.rotate90 = False
+    config.data.brightness = 0.0
+    config.data.contrast = 0.0
+    config.data.saturation = 0.0
+    config.data.hue = 0.0
+    # F1 averaging: all (GlaS) | camelyon (F1+ over positive images, F1- over images with background).
+    config.data.f1_rule = "all"
+
+    config.model = ml_collections.ConfigDict()
+    config.model.backbone = "resnet18"
+    # "" (random init), a keras-hub preset name, or a local preset directory.
+    config.model.pretrained = ""
+    config.model.modalities = 5
+    config.model.kmax = 0.3
+    config.model.kmin = 0.0
+    config.model.alpha = 1.0
+    config.model.dropout = 0.1
+
+    config.method = ml_collections.ConfigDict()
+    config.method.name = "maxmin"
+    config.method.background = "sem"  # sem | eem | none (paper Table 4)
+    config.method.background_weight = 1e-7  # lambda of Eq. 7
+    config.method.size_constraint = True  # the ASC log-barrier terms
+    config.method.normalize_sizes = False  # sizes as fractions of the area
+    config.method.omega = 5.0
+    config.method.sigma = 0.15
+    config.method.sigma_increment = 0.001  # added after each epoch
+    config.method.sigma_max = 0.2
+    config.method.t = 5.0
+    config.method.t_factor = 1.01  # t multiplied after each epoch
+    config.method.t_max = 10.0
+    config.method.classifier_scale = 0.8
+
+    config.optimizer = ml_collections.ConfigDict()
+    config.optimizer.learning_rate = 1e-3
+    config.optimizer.momentum = 0.9
+    config.optimizer.nesterov = True
+    config.optimizer.weight_decay = 1e-4
+    config.optimizer.decay_factor = 0.9  # learning rate x factor every decay_epochs
+    config.optimizer.decay_epochs = 10
+    config.optimizer.min_learning_rate = 1e-7
+
+    config.eval = ml_collections.ConfigDict()
+    config.eval.batch_size = 8
+    config.eval.num_overlays = 6
+    config.eval.tensorboard_images_every = 5  # epochs between mask images in TensorBoard; 0: never
+    return config

@@ -1,0 +1,26 @@
+"""The embedded default: generated histology-like images, no download, minutes on a CPU.
+
+python train_main.py --config=configs/demo.py --workdir=runs/demo
+"""
+
+from configs import common
+
+
+def get_config():
+    config = common.base_config()
+    config.epochs = 12
+    config.batch_size = 8
+    config.data.name = "synthetic"
+    config.data.num_images = {"train": 160, "valid": 40, "test": 40}
+    config.data.synthetic_size = 160
+    config.data.resize_mode = "none"
+    config.data.crop_size = 0
+    config.data.brightness = 0.2
+    config.data.contrast = 0.2
+    config.data.saturation = 0.2
+    config.data.hue = 0.02
+    config.data.rotate90 = True
+    config.optimizer.learning_rate = 1e-2
+    config.eval.batch_size = 20
+    config.eval.tensorboard_images_every = 2
+    return config

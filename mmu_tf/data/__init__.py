@@ -1,0 +1,1 @@
+"""Data: GlaS, CSV datasets, the embedded synthetic default, and tf.data pipelines."""

@@ -1,0 +1,144 @@
+"""Reading and checking the images and masks of a split, before any training.
+
+Readers (`glas.py`, `csv_dataset.py`) list `Sample`s; `load_split` reads them
+all into memory with clear errors (the file and the problem named), so a bad
+dataset fails before the first epoch, not in the middle of one.
+"""
+
+import dataclasses
+import os
+
+import cv2
+import numpy as np
+
+
+class DataError(ValueError):
+    """A dataset file or split is missing, unreadable or inconsistent."""
+
+
+class MissingFilesError(DataError):
+    """A split lists files that are not on disk."""
+
+    def __init__(self, split, missing):
+        self.split = split
+        self.missing = list(missing)
+        folders = sorted({os.path.dirname(path) for path in self.missing})
+        names = [os.path.basename(path) for path in self.missing]
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        super().__init__(
+            f"split {split!r}: {len(names)} listed file(s) missing from {', '.join(folders)}: {shown}"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One listed example: an image, its optional mask, its class id."""
+
+    name: str
+    image_path: str
+    mask_path: str | None
+    label: int
+
+
+@dataclasses.dataclass
+class LoadedSplit:
+    """A split in memory: uint8 RGB images (H, W, 3), bool masks (H, W) or None."""
+
+    name: str
+    images: list
+    masks: list
+    labels: np.ndarray
+    names: list
+    class_names: list
+
+    def __len__(self):
+        return len(self.images)
+
+    @property
+    def has_masks(self):
+        return bool(self.masks) and all(mask is not None for mask in self.masks)
+
+
+def read_image(path):
+    """Reads an image file as uint8 RGB (H, W, 3); grayscale and RGBA are converted."""
+    if not os.path.isfile(path):
+        raise DataError(f"image file not found: {path}")
+    data = np.fromfile(path, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if image is None:
+        raise DataError(f"cannot decode image (corrupt or not an image): {path}")
+    if image.dtype != np.uint8:
+        # 16-bit images: keep the 8 most significant bits.
+        image = (image / 257.0).round().astype(np.uint8) if image.dtype == np.uint16 else None
+        if image is None:
+            raise DataError(f"unsupported pixel type in {path}; expected 8 or 16 bits")
+    if image.ndim == 2:
+        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    if image.shape[2] == 4:
+        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    if image.shape[2] == 1:
+        return cv2.cvtColor(image[..., 0], cv2.COLOR_GRAY2RGB)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_mask(path, image_shape=None):
+    """Reads a mask file as bool (H, W): foreground where the value is not 0.
+
+    Instance-id masks (GlaS: one id per gland) become foreground/background.
+    A colour mask counts a pixel as foreground when any channel is non-zero.
+    """
+    if not os.path.isfile(path):
+        raise DataError(f"mask file not found: {path}")
+    data = np.fromfile(path, dtype=np.uint8)
+    mask = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if mask is None:
+        raise DataError(f"cannot decode mask (corrupt or not an image): {path}")
+    if mask.ndim == 3:
+        mask = mask.max(axis=2)
+    if image_shape is not None and tuple(mask.shape[:2]) != tuple(image_shape[:2]):
+        raise DataError(
+            f"mask size {mask.shape[1]}x{mask.shape[0]} differs from its image's "
+            f"{image_shape[1]}x{image_shape[0]} (width x height): {path}"
+        )
+    return mask != 0
+
+
+def check_files_exist(split, samples):
+    """Raises `MissingFilesError` naming every listed file absent from disk."""
+    missing = []
+    for sample in samples:
+        for path in (sample.image_path, sample.mask_path):
+            if path is not None and not os.path.isfile(path):
+                missing.append(path)
+    if missing:
+        raise MissingFilesError(split, missing)
+
+
+def load_split(split, samples, class_names, require_masks=False):
+    """Reads every sample of a split into memory, checking each file.
+
+    Raises `DataError` for an empty split, `MissingFilesError` for absent
+    files (all of them named), and `DataError` naming the file for an
+    unreadable image or a mask whose size differs from its image.
+    """
+    if not samples:
+        raise DataError(f"split {split!r} is empty: no rows to read")
+    check_files_exist(split, samples)
+    images, masks = [], []
+    for sample in samples:
+        image = read_image(sample.image_path)
+        images.append(image)
+        if sample.mask_path is None:
+            if require_masks:
+                raise DataError(f"split {split!r}: no mask given for {sample.name}")
+            masks.append(None)
+        else:
+            masks.append(read_mask(sample.mask_path, image.shape))
+    return LoadedSplit(
+        name=split,
+        images=images,
+        masks=masks,
+        labels=np.array([sample.label for sample in samples], dtype=np.int32),
+        names=[sample.name for sample in samples],
+        class_names=list(class_names),
+    )

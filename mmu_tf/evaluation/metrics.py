@@ -1,0 +1,101 @@
+"""The paper's metrics (Eq. 13-15, METHOD.md §4): error, F1+ and F1-, per image then averaged.
+
+F1+ is the Dice index of the foreground, F1- of the background, computed on
+each image at its ground-truth size and averaged over images; that is why
+the all-ones mask scores F1- = 0. Convention for empty sets: when both the
+prediction and the truth are empty the Dice is 1, when only one is empty 0.
+"""
+
+import numpy as np
+
+# Which images each F1 is averaged over. GlaS: all. Camelyon16-P512: F1+
+# over images of the positive (last) class only, F1- over images with any
+# true background.
+F1_RULES = ("all", "camelyon")
+
+
+def dice(prediction, truth):
+    """Dice index 2|P & G| / (|P| + |G|) of two bool arrays; 1 when both are empty."""
+    prediction = np.asarray(prediction, bool)
+    truth = np.asarray(truth, bool)
+    total = int(prediction.sum()) + int(truth.sum())
+    if total == 0:
+        return 1.0
+    return 2.0 * int(np.logical_and(prediction, truth).sum()) / total
+
+
+def pixel_confusion(prediction, truth):
+    """2x2 counts, rows the truth (background, foreground), columns the prediction."""
+    prediction = np.asarray(prediction, bool).ravel()
+    truth = np.asarray(truth, bool).ravel()
+    counts = np.bincount(truth.astype(np.int64) * 2 + prediction, minlength=4)
+    return counts.reshape(2, 2)
+
+
+class SplitMetrics:
+    """Accumulates per-image results of a split and summarises them as the paper does.
+
+    Example:
+    >>> metrics = SplitMetrics(num_classes=2)
+    >>> metrics.add(label=1, probabilities=[0.2, 0.8], predicted_mask=np.ones((2, 2), bool),
+    ...             true_mask=np.array([[1, 0], [0, 0]], bool))
+    >>> metrics.summary()["f1_foreground"]  # 2 * 1 / (4 + 1)
+    40.0
+    """
+
+    def __init__(self, num_classes, f1_rule="all"):
+        if f1_rule not in F1_RULES:
+            raise ValueError(f"`f1_rule` must be one of {F1_RULES}. Received: {f1_rule!r}")
+        self.num_classes = num_classes
+        self.f1_rule = f1_rule
+        self.per_image = []
+        self.confusion = np.zeros((2, 2), np.int64)
+
+    def add(self, label, probabilities=None, predicted_mask=None, true_mask=None, name=None):
+        """Adds one image: its true label, class probabilities, and bool masks (same size)."""
+        record = {"name": name, "label": int(label)}
+        if probabilities is not None:
+            probabilities = np.asarray(probabilities, np.float64)
+            record["probabilities"] = [round(float(p), 6) for p in probabilities]
+            record["predicted_label"] = int(np.argmax(probabilities))
+        if predicted_mask is not None and true_mask is not None:
+            predicted_mask = np.asarray(predicted_mask, bool)
+            true_mask = np.asarray(true_mask, bool)
+            if predicted_mask.shape != true_mask.shape:
+                raise ValueError(
+                    f"predicted mask {predicted_mask.shape} and true mask {true_mask.shape} differ in size"
+                )
+            record["f1_foreground"] = 100.0 * dice(predicted_mask, true_mask)
+            record["f1_background"] = 100.0 * dice(~predicted_mask, ~true_mask)
+            record["predicted_foreground_fraction"] = float(predicted_mask.mean())
+            record["true_foreground_fraction"] = float(true_mask.mean())
+            record["has_background"] = bool((~true_mask).any())
+            self.confusion += pixel_confusion(predicted_mask, true_mask)
+        self.per_image.append(record)
+        return record
+
+    def _mean_f1(self, key, keep):
+        values = [record[key] for record in self.per_image if key in record and keep(record)]
+        return float(np.mean(values)) if values else None
+
+    def summary(self):
+        """The split's metrics: percentages like the paper, None where not measurable."""
+        classified = [record for record in self.per_image if "predicted_label" in record]
+        errors = sum(record["predicted_label"] != record["label"] for record in classified)
+        if self.f1_rule == "camelyon":
+            keep_foreground = lambda record: record["label"] == self.num_classes - 1  # noqa: E731
+            keep_background = lambda record: record["has_background"]  # noqa: E731
+        else:
+            keep_foreground = keep_background = lambda record: True  # noqa: E731
+        return {
+            "num_images": len(self.per_image),
+            "num_images_with_masks": sum("f1_foreground" in record for record in self.per_image),
+            "classification_error": 100.0 * errors / len(classified) if classified else None,
+            "f1_foreground": self._mean_f1("f1_foreground", keep_foreground),
+            "f1_background": self._mean_f1("f1_background", keep_background),
+            "f1_rule": self.f1_rule,
+            "pixel_confusion_matrix": {
+                "rows_true_columns_predicted": ["background", "foreground"],
+                "counts": self.confusion.tolist(),
+            },
+        }

@@ -1,0 +1,8 @@
+"""Keras layers of the Max-Min method: WILDCAT pooling and the soft mask."""
+
+from mmu_tf.layers.class_wise_pooling import ClassWisePooling
+from mmu_tf.layers.soft_mask import SoftMask
+from mmu_tf.layers.wildcat_head import WildcatHead
+from mmu_tf.layers.wildcat_pooling import WildcatPooling
+
+__all__ = ["ClassWisePooling", "SoftMask", "WildcatHead", "WildcatPooling"]

@@ -1,0 +1,76 @@
+"""The WILDCAT head shared in shape by the localizer M and the classifier C."""
+
+import keras
+
+from mmu_tf.layers.class_wise_pooling import ClassWisePooling
+from mmu_tf.layers.wildcat_pooling import WildcatPooling
+
+
+@keras.saving.register_keras_serializable(package="mmu_tf")
+class WildcatHead(keras.layers.Layer):
+    """1x1 convolution, class-wise pooling and WILDCAT spatial pooling.
+
+    METHOD.md §1: a 1x1 conv (with bias) maps the backbone features to
+    `num_classes * modalities` channels, `ClassWisePooling` averages them into
+    one map per class, and `WildcatPooling` pools each map into a class score.
+
+    Args:
+        num_classes: int, the number of classes K.
+        modalities: int, maps per class m (GlaS: 5).
+        kmax, kmin, alpha, dropout: see `WildcatPooling`.
+
+    Returns a tuple `(scores, class_maps)`: the logits `(B, K)` and the class
+    maps `A_k` `(B, h, w, K)`.
+
+    Example:
+    >>> head = WildcatHead(num_classes=2, modalities=5, kmax=0.3)
+    >>> scores, class_maps = head(np.ones((1, 13, 13, 512), "float32"))
+    >>> scores.shape, class_maps.shape
+    ((1, 2), (1, 13, 13, 2))
+    """
+
+    def __init__(self, num_classes, modalities=5, kmax=0.3, kmin=0.0, alpha=1.0, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.modalities = modalities
+        self.kmax = kmax
+        self.kmin = kmin
+        self.alpha = alpha
+        self.dropout = dropout
+        self.projection = keras.layers.Conv2D(
+            num_classes * modalities, 1, use_bias=True, dtype=self.dtype_policy, name="projection"
+        )
+        self.class_wise_pooling = ClassWisePooling(
+            num_classes, modalities, dtype=self.dtype_policy, name="class_wise_pooling"
+        )
+        self.spatial_pooling = WildcatPooling(
+            kmax=kmax,
+            kmin=kmin,
+            alpha=alpha,
+            dropout=dropout,
+            dtype=self.dtype_policy,
+            name="spatial_pooling",
+        )
+
+    def build(self, input_shape):
+        self.projection.build(input_shape)
+        self.built = True
+
+    def call(self, features, training=None):
+        class_maps = self.class_wise_pooling(self.projection(features))
+        scores = self.spatial_pooling(class_maps, training=training)
+        return scores, class_maps
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_classes), (*input_shape[:-1], self.num_classes)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "modalities": self.modalities,
+            "kmax": self.kmax,
+            "kmin": self.kmin,
+            "alpha": self.alpha,
+            "dropout": self.dropout,
+        }

@@ -1,0 +1,97 @@
+"""Loss terms of the Max-Min method (paper Eq. 4-11, METHOD.md §2).
+
+Every function takes logits (never probabilities), works per sample, and
+computes in float32 whatever the compute dtype of its inputs: log-softmax
+for the entropies, and float32 sums for the mask sizes (416 * 416 pixels
+overflow float16).
+"""
+
+import tensorflow as tf
+
+
+def _log_probabilities(logits):
+    return tf.nn.log_softmax(tf.cast(logits, tf.float32), axis=-1)
+
+
+def cross_entropy(labels, logits):
+    """Per-sample cross-entropy `-log p_y` from integer labels and logits."""
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=tf.cast(labels, tf.int32), logits=tf.cast(logits, tf.float32)
+    )
+
+
+def negative_entropy(logits):
+    """EEM regulariser, `sum_c p_c log p_c` per sample (paper Eq. 4-5).
+
+    Equal to `KL(p || uniform) - log c`; minimising it pushes `p` towards the
+    uniform distribution. Its minimum is `-log c`.
+
+    Example:
+    >>> negative_entropy(tf.zeros((1, 2))).numpy()  # uniform over 2 classes
+    array([-0.6931472], dtype=float32)
+    """
+    log_probabilities = _log_probabilities(logits)
+    return tf.reduce_sum(tf.exp(log_probabilities) * log_probabilities, axis=-1)
+
+
+def uniform_cross_entropy(logits):
+    """SEM regulariser, `-(1/c) sum_c log p_c` per sample (paper Eq. 6, 9).
+
+    The cross-entropy of the uniform distribution with `p`, equal to
+    `KL(uniform || p) + log c`. Its minimum is `log c`.
+
+    Example:
+    >>> uniform_cross_entropy(tf.zeros((1, 2))).numpy()
+    array([0.6931472], dtype=float32)
+    """
+    return -tf.reduce_mean(_log_probabilities(logits), axis=-1)
+
+
+def extended_log_barrier(z, t):
+    """The log-barrier extension psi_t for the constraint `z <= 0`, elementwise.
+
+        psi_t(z) = -(1/t) log(-z)                    if z <= -1/t^2
+        psi_t(z) = t z - (1/t) log(1/t^2) + 1/t      otherwise
+
+    (Kervadec et al., METHOD.md §2). Continuous and differentiable at
+    `z = -1/t^2`, finite for every z, so training survives an empty region.
+
+    Example:
+    >>> extended_log_barrier(tf.constant([-1.0, 0.0]), t=1.0).numpy()
+    array([0., 1.], dtype=float32)
+    """
+    z = tf.cast(z, tf.float32)
+    t = tf.cast(t, tf.float32)
+    threshold = -1.0 / tf.square(t)
+    # The log's argument is clipped so the unselected branch of tf.where
+    # has no NaN or Inf gradient.
+    barrier = -tf.math.log(tf.maximum(-z, -threshold)) / t
+    linear = t * z - tf.math.log(1.0 / tf.square(t)) / t + 1.0 / t
+    return tf.where(z <= threshold, barrier, linear)
+
+
+def mask_sizes(foreground_mask, normalize=False):
+    """Sizes `s+ = sum M+` and `s- = sum (1 - M+)` per sample (paper Eq. 10-11).
+
+    `foreground_mask` is `(B, H, W)` in [0, 1]. With `normalize=True` the sums
+    are divided by the area H*W, so sizes are fractions in [0, 1].
+    """
+    foreground_mask = tf.cast(foreground_mask, tf.float32)
+    foreground = tf.reduce_sum(foreground_mask, axis=(1, 2))
+    background = tf.reduce_sum(1.0 - foreground_mask, axis=(1, 2))
+    if normalize:
+        area = tf.cast(tf.shape(foreground_mask)[1] * tf.shape(foreground_mask)[2], tf.float32)
+        foreground, background = foreground / area, background / area
+    return foreground, background
+
+
+def size_balance(foreground_mask, t, normalize=False):
+    """The ASC term `psi_t(-s+) + psi_t(-s-)` per sample (paper Eq. 7, 10-11).
+
+    Example:
+    >>> # Both regions are half the image: 2 * -(1/5) log(0.5).
+    >>> size_balance(tf.fill((1, 2, 2), 0.5), t=5.0, normalize=True).numpy()
+    array([0.2772589], dtype=float32)
+    """
+    foreground, background = mask_sizes(foreground_mask, normalize=normalize)
+    return extended_log_barrier(-foreground, t) + extended_log_barrier(-background, t)

@@ -1,0 +1,288 @@
+"""The Max-Min uncertainty model (Belharbi et al., IEEE TMI 2021)."""
+
+import keras
+import tensorflow as tf
+
+from mmu_tf import losses
+from mmu_tf.layers import SoftMask, WildcatHead
+from mmu_tf.models.backbones import IMAGENET_MEAN, IMAGENET_STD
+
+BACKGROUND_TERMS = {
+    "eem": losses.negative_entropy,
+    "sem": losses.uniform_cross_entropy,
+    "none": None,
+}
+
+
+@keras.saving.register_keras_serializable(package="mmu_tf")
+class MaxMinModel(keras.Model):
+    """Classifies a histology image and segments the evidence, from image labels only.
+
+    A localizer M (shared backbone + WILDCAT head) classifies the whole image
+    X; its class maps, weighted by its posterior, give the foreground map,
+    which `SoftMask` turns into the pseudo-binary mask M+ (paper Eq. 12). A
+    classifier C (the same backbone + its own WILDCAT head) must be confident
+    on `X+ = X * M+` and uncertain on `X- = X * (1 - M+)`, while a
+    log-barrier keeps both regions from vanishing (paper Eq. 7, METHOD.md §2):
+
+        L = CE(p_M(X), y) + CE(p_C(X+), y) + lambda R(p_C(X-))
+            + mean_i [psi_t(-s+_i) + psi_t(-s-_i)]
+
+    `call` is inference only (paper Algorithm 1, lines 7-11): two backbone
+    passes, returning a dict with `probabilities` = p_C(X+) `(B, K)`,
+    `mask` = M+ `(B, H, W)` at the input's resolution, and
+    `localizer_probabilities` = p_M(X). `train_step` / `test_step` compute
+    the full loss and log each term.
+
+    Inputs are float RGB images in [0, 1], any size the backbone accepts; the
+    ImageNet normalisation happens inside the model.
+
+    Args:
+        backbone: a Keras model mapping images to features (B, h, w, C),
+            shared by M and C (paper §3.3a).
+        num_classes: int, the number of classes K.
+        class_names: optional list of K names, kept for deployment.
+        modalities, kmax, kmin, alpha, dropout: the WILDCAT heads' settings.
+        omega, sigma: the soft mask's sharpness and initial threshold (Eq. 12).
+        background: "sem" (Eq. 9), "eem" (Eq. 8) or "none" (no background term).
+        background_weight: lambda in Eq. 7.
+        size_constraint: bool, whether the log-barrier size terms are used.
+        normalize_sizes: bool, sizes as fractions of the image area instead of
+            raw pixel counts (the paper's setting is raw counts).
+        barrier_t: the initial t of the log barrier; a callback anneals it.
+        classifier_scale: X+ and X- are resized by this factor before C
+            (the reference code's 0.8, to save compute).
+
+    Example:
+    >>> from mmu_tf.models.backbones import build_backbone
+    >>> model = MaxMinModel(build_backbone("resnet18"), num_classes=2)
+    >>> outputs = model(np.random.rand(1, 64, 64, 3).astype("float32"))
+    >>> outputs["probabilities"].shape, outputs["mask"].shape
+    (TensorShape([1, 2]), TensorShape([1, 64, 64]))
+    """
+
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        class_names=None,
+        modalities=5,
+        kmax=0.3,
+        kmin=0.0,
+        alpha=1.0,
+        dropout=0.1,
+        omega=5.0,
+        sigma=0.15,
+        background="sem",
+        background_weight=1e-7,
+        size_constraint=True,
+        normalize_sizes=False,
+        barrier_t=5.0,
+        classifier_scale=0.8,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if background not in BACKGROUND_TERMS:
+            raise ValueError(
+                f"`background` must be one of {sorted(BACKGROUND_TERMS)}. Received: {background!r}"
+            )
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"`class_names` must have {num_classes} names. Received: {list(class_names)}")
+        if not 0.0 < classifier_scale <= 1.0:
+            raise ValueError(f"`classifier_scale` must be in (0, 1]. Received: {classifier_scale}")
+        self.backbone = backbone
+        self.num_classes = int(num_classes)
+        self.class_names = list(class_names) if class_names is not None else None
+        self.modalities = modalities
+        self.kmax = kmax
+        self.kmin = kmin
+        self.alpha = alpha
+        self.dropout = dropout
+        self.omega = omega
+        self.sigma = sigma
+        self.background = background
+        self.background_weight = float(background_weight)
+        self.size_constraint = bool(size_constraint)
+        self.normalize_sizes = bool(normalize_sizes)
+        self.initial_barrier_t = float(barrier_t)
+        self.classifier_scale = float(classifier_scale)
+
+        # (x - mean) / std with ImageNet statistics, as x * scale + offset.
+        self.normalization = keras.layers.Rescaling(
+            scale=[1.0 / std for std in IMAGENET_STD],
+            offset=[-mean / std for mean, std in zip(IMAGENET_MEAN, IMAGENET_STD)],
+            name="normalization",
+        )
+        head_settings = dict(
+            num_classes=self.num_classes,
+            modalities=modalities,
+            kmax=kmax,
+            kmin=kmin,
+            alpha=alpha,
+            dropout=dropout,
+        )
+        self.localizer_head = WildcatHead(**head_settings, name="localizer_head")
+        self.classifier_head = WildcatHead(**head_settings, name="classifier_head")
+        self.soft_mask = SoftMask(omega=omega, sigma=sigma, name="soft_mask")
+        # t lives in a variable so the traced train_step reads the value a
+        # callback sets, and a checkpoint restores it.
+        self.barrier_t = self.add_weight(
+            name="barrier_t",
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_barrier_t),
+            trainable=False,
+            dtype="float32",
+        )
+
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.term_trackers = {
+            name: keras.metrics.Mean(name=name)
+            for name in ("localizer_ce", "foreground_ce", "background", "size")
+        }
+        self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.localizer_accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="localizer_accuracy")
+
+    # === Forward passes ===
+
+    def localize(self, normalized_images, training=False):
+        """Localizer M: its logits (B, K) and the soft mask M+ (B, H, W)."""
+        features = self.backbone(normalized_images, training=training)
+        scores, class_maps = self.localizer_head(features, training=training)
+        scores = tf.cast(scores, tf.float32)
+        posterior = tf.nn.softmax(scores, axis=-1)
+        # A = sum_k p_M[k] A_k, a differentiable "winning class map" (paper §3.3a).
+        foreground_map = tf.einsum("bhwk,bk->bhw", tf.cast(class_maps, tf.float32), posterior)
+        image_size = tf.shape(normalized_images)[1:3]
+        upsampled = tf.image.resize(foreground_map[..., None], image_size, method="bilinear")
+        return scores, self.soft_mask(upsampled[..., 0])
+
+    def classify(self, normalized_images, training=False):
+        """Classifier C on (masked) normalised images: logits (B, K) in float32."""
+        if self.classifier_scale != 1.0:
+            size = tf.cast(tf.shape(normalized_images)[1:3], tf.float32) * self.classifier_scale
+            size = tf.maximum(tf.cast(tf.round(size), tf.int32), 1)
+            normalized_images = tf.image.resize(normalized_images, size, method="bilinear")
+        features = self.backbone(normalized_images, training=training)
+        scores, _ = self.classifier_head(features, training=training)
+        return tf.cast(scores, tf.float32)
+
+    def call(self, images, training=False):
+        normalized = self.normalization(images)
+        localizer_scores, foreground_mask = self.localize(normalized, training=training)
+        foreground_images = normalized * tf.cast(foreground_mask[..., None], normalized.dtype)
+        classifier_scores = self.classify(foreground_images, training=training)
+        return {
+            "probabilities": tf.nn.softmax(classifier_scores, axis=-1),
+            "mask": foreground_mask,
+            "localizer_probabilities": tf.nn.softmax(localizer_scores, axis=-1),
+        }
+
+    # === Training ===
+
+    def compute_loss_terms(self, images, labels, training=False):
+        """All terms of paper Eq. 7 (batch means, float32) and the logits.
+
+        Returns `(total_loss, terms, classifier_scores, localizer_scores)`;
+        `terms` holds the unweighted `localizer_ce`, `foreground_ce`,
+        `background` (R, when enabled) and `size` (when enabled).
+        """
+        normalized = self.normalization(images)
+        localizer_scores, foreground_mask = self.localize(normalized, training=training)
+        mask = tf.cast(foreground_mask[..., None], normalized.dtype)
+        regularizer = BACKGROUND_TERMS[self.background]
+        if regularizer is None:
+            classifier_scores = self.classify(normalized * mask, training=training)
+        else:
+            # X+ and X- go through C as one batch: one backbone pass, not two.
+            both = self.classify(
+                tf.concat([normalized * mask, normalized * (1.0 - mask)], axis=0), training=training
+            )
+            classifier_scores, background_scores = tf.split(both, 2, axis=0)
+
+        terms = {
+            "localizer_ce": tf.reduce_mean(losses.cross_entropy(labels, localizer_scores)),
+            "foreground_ce": tf.reduce_mean(losses.cross_entropy(labels, classifier_scores)),
+        }
+        total = terms["localizer_ce"] + terms["foreground_ce"]
+        if regularizer is not None:
+            terms["background"] = tf.reduce_mean(regularizer(background_scores))
+            total += self.background_weight * terms["background"]
+        if self.size_constraint:
+            terms["size"] = tf.reduce_mean(
+                losses.size_balance(foreground_mask, self.barrier_t, normalize=self.normalize_sizes)
+            )
+            total += terms["size"]
+        return total, terms, classifier_scores, localizer_scores
+
+    @property
+    def metrics(self):
+        return [
+            self.loss_tracker,
+            *self.term_trackers.values(),
+            self.accuracy_metric,
+            self.localizer_accuracy_metric,
+        ]
+
+    def _update_metrics(self, total, terms, labels, classifier_scores, localizer_scores):
+        self.loss_tracker.update_state(total)
+        for name, value in terms.items():
+            self.term_trackers[name].update_state(value)
+        self.accuracy_metric.update_state(labels, classifier_scores)
+        self.localizer_accuracy_metric.update_state(labels, localizer_scores)
+        logs = {
+            metric.name: metric.result()
+            for metric in self.metrics
+            if metric.name in ("loss", "accuracy", "localizer_accuracy", *terms)
+        }
+        return logs
+
+    def train_step(self, data):
+        images, labels = data[0], data[1]
+        with tf.GradientTape() as tape:
+            total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(
+                images, labels, training=True
+            )
+            scaled_loss = self.optimizer.scale_loss(total)
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        logs = self._update_metrics(total, terms, labels, classifier_scores, localizer_scores)
+        # The schedules' current values, so the progress bar and logs show them.
+        logs["t"] = tf.identity(self.barrier_t)
+        logs["sigma"] = tf.identity(self.soft_mask.sigma)
+        return logs
+
+    def test_step(self, data):
+        images, labels = data[0], data[1]
+        total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(
+            images, labels, training=False
+        )
+        return self._update_metrics(total, terms, labels, classifier_scores, localizer_scores)
+
+    # === Config ===
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "class_names": self.class_names,
+            "modalities": self.modalities,
+            "kmax": self.kmax,
+            "kmin": self.kmin,
+            "alpha": self.alpha,
+            "dropout": self.dropout,
+            "omega": self.omega,
+            "sigma": self.sigma,
+            "background": self.background,
+            "background_weight": self.background_weight,
+            "size_constraint": self.size_constraint,
+            "normalize_sizes": self.normalize_sizes,
+            "barrier_t": self.initial_barrier_t,
+            "classifier_scale": self.classifier_scale,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)

@@ -1,0 +1,31 @@
+"""Installs mmu_tf with its command-line configs and exporters."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="mmu_tf",
+    version="0.1.0",
+    description=(
+        "Weakly-supervised classification and segmentation of histology images by "
+        "Max-Min uncertainty (Belharbi et al., IEEE TMI 2021), in Keras 3 / TensorFlow."
+    ),
+    python_requires=">=3.11",
+    packages=find_packages(include=["mmu_tf", "mmu_tf.*", "configs", "export"]),
+    py_modules=["train_main"],
+    package_data={"mmu_tf.data": ["glas_splits/*.csv"]},
+    install_requires=[
+        "tensorflow>=2.21,<2.22",
+        "keras>=3.12",
+        "keras-hub>=0.32",
+        "numpy>=1.26",
+        "opencv-python-headless>=4.9",
+        "absl-py>=2.1",
+        "ml-collections>=1.0",
+        "tqdm>=4.66",
+    ],
+    extras_require={
+        "litert": ["ai-edge-litert>=2.0"],
+        "dev": ["pytest>=8", "ruff>=0.6"],
+    },
+    entry_points={"console_scripts": ["mmu-train=train_main:run"]},
+)

@@ -1,0 +1,84 @@
+"""A user's own CSV dataset, and every bad-input case the loader must name."""
+
+import cv2
+import numpy as np
+import pytest
+
+from mmu_tf.data.csv_dataset import read_csv_split
+from mmu_tf.data.samples import DataError, MissingFilesError, load_split
+
+CLASSES = ("normal", "tumor")
+
+
+def _write(path, array):
+    assert cv2.imwrite(str(path), array)
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    _write(tmp_path / "a.png", np.full((8, 10, 3), 200, np.uint8))
+    _write(tmp_path / "a_mask.png", np.pad(np.full((4, 4), 3, np.uint8), ((2, 2), (3, 3))))
+    _write(tmp_path / "b.png", np.zeros((6, 6, 3), np.uint8))
+    return tmp_path
+
+
+def _split(folder, text):
+    (folder / "split.csv").write_text(text)
+    return read_csv_split(str(folder / "split.csv"), str(folder), CLASSES)
+
+
+def test_rows_with_and_without_masks(dataset):
+    samples = _split(dataset, "image,mask,label\r\na.png,a_mask.png, tumor\r\nb.png,,0\r\n\r\n")
+    assert [(s.name, s.label, s.mask_path is None) for s in samples] == [("a", 1, False), ("b", 0, True)]
+    split = load_split("train", samples, CLASSES)
+    assert split.masks[0].sum() == 16 and split.masks[1] is None and not split.has_masks
+
+
+def test_unknown_label_names_the_file_and_line(dataset):
+    with pytest.raises(DataError, match="split.csv, line 2: unknown label 'cancer'"):
+        _split(dataset, "a.png,,normal\nb.png,,cancer\n")
+
+
+def test_malformed_row_names_the_file_and_line(dataset):
+    with pytest.raises(DataError, match="line 1: expected 3 values"):
+        _split(dataset, "a.png,normal\n")
+
+
+def test_missing_split_file(tmp_path):
+    with pytest.raises(DataError, match="split file not found"):
+        read_csv_split(str(tmp_path / "nope.csv"), str(tmp_path), CLASSES)
+
+
+def test_missing_image_and_mask_are_all_named(dataset):
+    samples = _split(dataset, "a.png,gone_mask.png,0\nghost.png,,1\n")
+    with pytest.raises(MissingFilesError, match="2 listed file") as error:
+        load_split("train", samples, CLASSES)
+    assert "gone_mask.png" in str(error.value) and "ghost.png" in str(error.value)
+
+
+def test_corrupt_image_is_named(dataset):
+    (dataset / "bad.png").write_bytes(b"\x89PNG not really")
+    with pytest.raises(DataError, match="cannot decode image .*bad.png"):
+        load_split("train", _split(dataset, "bad.png,,0\n"), CLASSES)
+
+
+def test_mask_of_another_size_is_named(dataset):
+    _write(dataset / "small_mask.png", np.ones((3, 3), np.uint8))
+    with pytest.raises(DataError, match="mask size 3x3 differs from its image's 10x8 .*small_mask.png"):
+        load_split("train", _split(dataset, "a.png,small_mask.png,1\n"), CLASSES)
+
+
+def test_empty_split_is_an_error(dataset):
+    with pytest.raises(DataError, match="split 'train' is empty"):
+        load_split("train", _split(dataset, "image,mask,label\n"), CLASSES)
+
+
+def test_grayscale_and_rgba_images_are_converted_to_rgb(dataset):
+    _write(dataset / "gray.png", np.full((5, 5), 90, np.uint8))
+    rgba = np.zeros((5, 5, 4), np.uint8)
+    rgba[..., 2] = 255  # red in OpenCV's BGRA order
+    rgba[..., 3] = 128
+    _write(dataset / "rgba.png", rgba)
+    split = load_split("train", _split(dataset, "gray.png,,0\nrgba.png,,1\n"), CLASSES)
+    assert split.images[0].shape == (5, 5, 3) and np.all(split.images[0] == 90)
+    assert split.images[1].shape == (5, 5, 3) and np.all(split.images[1][..., 0] == 255)

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from mmu_tf.evaluation.metrics import SplitMetrics, dice, pixel_confusion
+
+TRUE = np.array([[1, 1, 0, 0]], bool)
+
+
+def test_dice_by_hand():
+    assert dice(np.array([[1, 0, 0, 0]], bool), TRUE) == pytest.approx(2 * 1 / (1 + 2))
+    assert dice(TRUE, TRUE) == 1.0
+    assert dice(~TRUE, TRUE) == 0.0
+
+
+def test_dice_empty_set_conventions():
+    empty = np.zeros((2, 2), bool)
+    assert dice(empty, empty) == 1.0
+    assert dice(empty, ~empty) == 0.0
+
+
+def test_f1_is_averaged_per_image_not_pooled():
+    metrics = SplitMetrics(num_classes=2)
+    # Image 1: perfect (F1+ 100). Image 2: 4 true pixels, 1 predicted, 1 correct (F1+ 40).
+    metrics.add(1, [0.1, 0.9], TRUE, TRUE)
+    small = np.zeros((2, 2), bool)
+    small[0, 0] = True
+    metrics.add(0, [0.4, 0.6], small, np.ones((2, 2), bool))
+    summary = metrics.summary()
+    assert summary["f1_foreground"] == pytest.approx((100 + 40) / 2)
+    # Backgrounds: image 1 perfect (100); image 2 truth empty, prediction 3 pixels (0).
+    assert summary["f1_background"] == pytest.approx(50.0)
+    assert summary["classification_error"] == pytest.approx(50.0)
+    assert summary["num_images"] == 2
+    assert summary["pixel_confusion_matrix"]["counts"] == [[2, 0], [3, 3]]
+
+
+def test_all_ones_mask_has_zero_background_f1_whenever_there_is_background():
+    metrics = SplitMetrics(num_classes=2)
+    metrics.add(0, None, np.ones_like(TRUE), TRUE)
+    assert metrics.summary()["f1_background"] == 0.0
+    assert metrics.summary()["classification_error"] is None
+
+
+def test_camelyon_rule_counts_normal_images_only_in_background_f1():
+    metrics = SplitMetrics(num_classes=2, f1_rule="camelyon")
+    all_background = np.zeros_like(TRUE)
+    metrics.add(0, [0.9, 0.1], TRUE, all_background)  # normal patch, wrong mask
+    metrics.add(1, [0.1, 0.9], TRUE, TRUE)  # tumour patch, right mask
+    summary = metrics.summary()
+    assert summary["f1_foreground"] == pytest.approx(100.0)  # the normal patch is left out
+    # Background F1: normal patch 2*2/(2+4) = 66.67, tumour patch 100.
+    assert summary["f1_background"] == pytest.approx((200 / 3 + 100) / 2)
+
+
+def test_pixel_confusion_rows_are_truth():
+    prediction = np.array([1, 0, 1, 0], bool)
+    truth = np.array([1, 1, 0, 0], bool)
+    np.testing.assert_array_equal(pixel_confusion(prediction, truth), [[1, 1], [1, 1]])
+
+
+def test_masks_of_different_sizes_are_rejected():
+    with pytest.raises(ValueError, match="differ in size"):
+        SplitMetrics(2).add(0, None, np.ones((2, 2), bool), np.ones((3, 3), bool))

@@ -1,0 +1,121 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mmu_tf.models import MaxMinModel, build_backbone
+from mmu_tf.optimization import StepDecay
+
+
+def _model(**kwargs):
+    keras.utils.set_random_seed(0)
+    settings = dict(num_classes=2, class_names=["benign", "malignant"], dropout=0.0)
+    settings.update(kwargs)
+    return MaxMinModel(build_backbone("resnet18"), **settings)
+
+
+def _images(count=4, size=64, seed=0):
+    return np.random.default_rng(seed).random((count, size, size, 3)).astype("float32")
+
+
+def test_call_returns_probabilities_and_a_mask_at_input_resolution():
+    outputs = _model()(_images(2, 64), training=False)
+    probabilities = outputs["probabilities"].numpy()
+    mask = outputs["mask"].numpy()
+    assert probabilities.shape == (2, 2) and mask.shape == (2, 64, 64)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert 0.0 < mask.min() and mask.max() < 1.0
+    assert outputs["localizer_probabilities"].shape == (2, 2)
+
+
+def test_any_input_size_works():
+    outputs = _model()(_images(1, 96)[:, :80], training=False)
+    assert outputs["mask"].shape == (1, 80, 96)
+
+
+@pytest.mark.parametrize(
+    "kwargs, expected_terms",
+    [
+        ({}, {"localizer_ce", "foreground_ce", "background", "size"}),
+        ({"background": "eem"}, {"localizer_ce", "foreground_ce", "background", "size"}),
+        ({"background": "none"}, {"localizer_ce", "foreground_ce", "size"}),
+        ({"size_constraint": False}, {"localizer_ce", "foreground_ce", "background"}),
+    ],
+)
+def test_ablation_switches_choose_the_loss_terms(kwargs, expected_terms):
+    model = _model(**kwargs)
+    total, terms, _, _ = model.compute_loss_terms(_images(2), tf.constant([0, 1]), training=True)
+    assert set(terms) == expected_terms
+    weight = model.background_weight if "background" in terms else 0.0
+    expected = sum(value for name, value in terms.items() if name != "background") + weight * terms.get(
+        "background", 0.0
+    )
+    np.testing.assert_allclose(total.numpy(), float(expected), rtol=1e-5)
+    assert all(value.dtype == tf.float32 for value in terms.values())
+
+
+def test_loss_terms_are_finite_for_an_all_black_image():
+    model = _model(background="eem")
+    images = np.zeros((2, 64, 64, 3), "float32")
+    with tf.GradientTape() as tape:
+        total, terms, _, _ = model.compute_loss_terms(images, tf.constant([0, 1]), training=True)
+    gradients = tape.gradient(total, model.trainable_variables)
+    assert all(np.isfinite(value.numpy()) for value in terms.values())
+    assert all(np.all(np.isfinite(gradient.numpy())) for gradient in gradients if gradient is not None)
+
+
+def test_fit_lowers_the_loss_and_logs_every_term():
+    model = _model(background="sem")
+    images, labels = _images(4, 64), np.array([0, 1, 0, 1])
+    # Class evidence the network can pick up: a bright square for class 1.
+    images[labels == 1, 16:48, 16:48] = 1.0
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=StepDecay(1e-2, 0.9, 100), momentum=0.9))
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4).repeat(8)
+    before = model.compute_loss_terms(images, labels, training=True)[0].numpy()
+    history = model.fit(dataset, epochs=1, verbose=0)
+    after = model.compute_loss_terms(images, labels, training=True)[0].numpy()
+    assert after < before
+    logged = set(history.history)
+    assert {"loss", "localizer_ce", "foreground_ce", "background", "size", "accuracy", "t", "sigma"} <= logged
+
+
+def test_serialisation_round_trip_keeps_outputs_sigma_and_t(tmp_path):
+    model = _model(background="eem", normalize_sizes=True)
+    images = _images(2, 64)
+    model.soft_mask.sigma.assign(0.175)
+    model.barrier_t.assign(7.5)
+    expected = model(images, training=False)
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras", compile=False)
+    outputs = restored(images, training=False)
+    for key in ("probabilities", "mask"):
+        np.testing.assert_allclose(outputs[key].numpy(), expected[key].numpy(), atol=1e-5)
+    assert float(restored.soft_mask.sigma.numpy()) == pytest.approx(0.175)
+    assert float(restored.barrier_t.numpy()) == pytest.approx(7.5)
+    assert (
+        restored.background == "eem"
+        and restored.normalize_sizes
+        and restored.class_names == ["benign", "malignant"]
+    )
+
+
+def test_train_step_under_bfloat16_keeps_losses_float32():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = _model()
+        model.compile(optimizer=keras.optimizers.SGD(1e-3))
+        logs = model.train_on_batch(_images(2, 64), np.array([0, 1]), return_dict=True)
+        assert all(np.isfinite(value) for value in logs.values())
+        _, terms, _, _ = model.compute_loss_terms(_images(2, 64), tf.constant([0, 1]))
+        assert all(value.dtype == tf.float32 for value in terms.values())
+        assert model(_images(1, 64))["mask"].dtype == tf.float32
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_invalid_arguments_are_rejected():
+    backbone = build_backbone("resnet18")
+    with pytest.raises(ValueError, match="`background` must be one of"):
+        MaxMinModel(backbone, num_classes=2, background="kl")
+    with pytest.raises(ValueError, match="`class_names` must have 2 names"):
+        MaxMinModel(backbone, num_classes=2, class_names=["a"])

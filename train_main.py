@@ -1,0 +1,225 @@
+"""Trains, selects and evaluates a Max-Min model (Belharbi et al., IEEE TMI 2021).
+
+    python train_main.py --config=configs/demo.py --workdir=runs/demo
+    python train_main.py --config=configs/glas.py --workdir=runs/glas \
+        --config.data.root=/path/to/glas --config.method.background=eem
+    python train_main.py --mode=evaluate --config=configs/glas.py --workdir=runs/glas --split=valid
+
+Training keeps the checkpoint with the best validation accuracy (the latest
+epoch wins a tie) in WORKDIR/checkpoints/best.keras, the last one in
+last.keras, the per-epoch logs in WORKDIR/history.csv and TensorBoard logs in
+WORKDIR/tensorboard; it then evaluates the best checkpoint on every split
+whose files exist, writing WORKDIR/metrics/<split>.json and overlay pictures
+in WORKDIR/overlays/<split>/. Any config field can be overridden, for example
+--config.epochs=10 --config.batch_size=8 --config.seed=1
+--config.method.background=eem|sem|none --config.method.size_constraint=false.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "demo.py"),
+    "Config file (configs/demo.py: the embedded synthetic data; configs/glas.py: the paper's "
+    "GlaS protocol). Override fields with --config.<field>=<value>.",
+    lock_config=True,
+)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Folder for checkpoints, logs, metrics and pictures.")
+_MODE = flags.DEFINE_enum(
+    "mode",
+    "train",
+    ["train", "evaluate"],
+    "train: train, select, evaluate. evaluate: evaluate WORKDIR's best checkpoint.",
+)
+_SPLIT = flags.DEFINE_string(
+    "split", None, "With --mode=evaluate: the split to evaluate (default: every split whose files exist)."
+)
+
+
+def check_config(config):
+    """Fails early, naming the flag, on values no run can use."""
+    from mmu_tf.data.datasets import DATASETS
+    from mmu_tf.models import METHODS
+    from mmu_tf.models.max_min import BACKGROUND_TERMS
+
+    problems = []
+    if config.epochs < 1:
+        problems.append(f"--config.epochs must be >= 1 (got {config.epochs})")
+    if config.batch_size < 1:
+        problems.append(f"--config.batch_size must be >= 1 (got {config.batch_size})")
+    if config.data.name not in DATASETS:
+        problems.append(f"--config.data.name must be one of {DATASETS} (got {config.data.name!r})")
+    if config.method.name not in METHODS:
+        problems.append(f"--config.method.name must be one of {METHODS} (got {config.method.name!r})")
+    if config.method.background not in BACKGROUND_TERMS:
+        problems.append(
+            f"--config.method.background must be one of {sorted(BACKGROUND_TERMS)} "
+            f"(got {config.method.background!r})"
+        )
+    if config.data.resize_mode not in ("short_side", "fixed", "none"):
+        problems.append(
+            f"--config.data.resize_mode must be short_side, fixed or none (got {config.data.resize_mode!r})"
+        )
+    if config.precision not in ("auto", "float32", "bfloat16", "float16"):
+        problems.append(
+            f"--config.precision must be auto, float32, bfloat16 or float16 (got {config.precision!r})"
+        )
+    if problems:
+        raise app.UsageError("; ".join(problems))
+
+
+def load_splits(config, names, required):
+    """Loads the named splits; a split with missing files is skipped with a warning unless required."""
+    from mmu_tf.data.datasets import load_dataset_split
+    from mmu_tf.data.samples import MissingFilesError
+
+    splits = {}
+    for name in dict.fromkeys(names):
+        try:
+            splits[name] = load_dataset_split(config.data, name, seed=config.seed)
+        except MissingFilesError as error:
+            if name in required:
+                raise
+            logging.warning("Skipping split %r: %s", name, error)
+            print(f"Skipping split {name!r}: {error}", file=sys.stderr)
+    return splits
+
+
+def train_and_evaluate(config, workdir):
+    import keras
+
+    from mmu_tf.callbacks import AnnealVariable, BestCheckpoint, LastCheckpoint, MaskImages
+    from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
+    from mmu_tf.models import build_model
+    from mmu_tf.optimization import build_optimizer
+    from mmu_tf.precision import set_precision
+
+    os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as handle:
+        handle.write(config.to_json_best_effort(indent=2))
+    keras.utils.set_random_seed(config.seed)
+    policy = set_precision(config.precision)
+
+    required = (config.data.train_split, config.data.valid_split)
+    splits = load_splits(config, (*required, *config.data.eval_splits), required)
+    train_split, valid_split = splits[config.data.train_split], splits[config.data.valid_split]
+    class_names = train_split.class_names
+    print(
+        f"Data {config.data.name}: "
+        + ", ".join(f"{name} {len(split)} images" for name, split in splits.items())
+        + f". Precision policy: {policy}."
+    )
+
+    train_data = training_dataset(train_split, config.data, config.batch_size, config.seed)
+    valid_data = evaluation_dataset(valid_split, config.data, config.eval.batch_size)
+    steps_per_epoch = -(-len(train_split) // config.batch_size)
+    model = build_model(config, class_names)
+    # Build the subclassed model on one batch so its weights exist before the
+    # first checkpoint.
+    model(next(iter(train_data))[0][:1])
+    model.compile(optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"))
+
+    checkpoints = os.path.join(workdir, "checkpoints")
+    preview_images = [
+        (image.numpy() * 255).round().astype("uint8")[0] for image, _ in valid_data.unbatch().batch(1).take(4)
+    ]
+    callbacks = [
+        # Checkpoints first: they must save the sigma and t this epoch used,
+        # before the schedules below move them on.
+        BestCheckpoint(os.path.join(checkpoints, "best.keras")),
+        LastCheckpoint(os.path.join(checkpoints, "last.keras")),
+        AnnealVariable(
+            lambda model: model.barrier_t, factor=config.method.t_factor, maximum=config.method.t_max
+        ),
+        AnnealVariable(
+            lambda model: model.soft_mask.sigma,
+            increment=config.method.sigma_increment,
+            maximum=config.method.sigma_max,
+        ),
+        keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv")),
+        keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False),
+        MaskImages(
+            os.path.join(workdir, "tensorboard"),
+            preview_images,
+            every=config.eval.tensorboard_images_every,
+            names=valid_split.names[: len(preview_images)],
+        ),
+        keras.callbacks.TerminateOnNaN(),
+    ]
+    model.fit(
+        train_data,
+        validation_data=valid_data,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        verbose=1 if sys.stdout.isatty() else 2,
+        shuffle=False,  # the tf.data pipeline shuffles, from the seed
+    )
+    with open(os.path.join(checkpoints, "best.keras.json")) as handle:
+        print(f"Selected checkpoint: {json.load(handle)}")
+    return evaluate_workdir(config, workdir, None, splits)
+
+
+def evaluate_workdir(config, workdir, split_name=None, splits=None):
+    import keras
+
+    import mmu_tf.models  # noqa: F401  (registers the classes the checkpoint names)
+    from mmu_tf.evaluation.evaluate import evaluate_split, format_table
+
+    path = os.path.join(workdir, "checkpoints", "best.keras")
+    if not os.path.isfile(path):
+        raise app.UsageError(f"--workdir: no checkpoint at {path}; train first (--mode=train)")
+    if splits is None:
+        names = [split_name] if split_name else list(config.data.eval_splits)
+        splits = load_splits(config, names, required=names if split_name else ())
+    elif split_name:
+        splits = {split_name: splits[split_name]}
+    model = keras.saving.load_model(path, compile=False)
+    summaries = [
+        evaluate_split(
+            model,
+            split,
+            config.data,
+            config.eval.batch_size,
+            workdir,
+            f1_rule=config.data.f1_rule,
+            num_overlays=config.eval.num_overlays,
+        )
+        for split in splits.values()
+    ]
+    print(format_table(summaries))
+    print(f"Metrics in {os.path.join(workdir, 'metrics')}, pictures in {os.path.join(workdir, 'overlays')}")
+    return summaries
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    if not _WORKDIR.value:
+        raise app.UsageError("--workdir is required")
+    config = _CONFIG.value
+    check_config(config)
+    from mmu_tf.data.samples import DataError
+
+    try:
+        if _MODE.value == "train":
+            train_and_evaluate(config, _WORKDIR.value)
+        else:
+            evaluate_workdir(config, _WORKDIR.value, _SPLIT.value)
+    except (DataError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
