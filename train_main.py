@@ -21,7 +21,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -60,17 +60,14 @@ def check_config(config):
         problems.append(f"--config.method.name must be one of {METHODS} (got {config.method.name!r})")
     if config.method.background not in BACKGROUND_TERMS:
         problems.append(
-            f"--config.method.background must be one of {sorted(BACKGROUND_TERMS)} "
-            f"(got {config.method.background!r})"
+            f"--config.method.background must be one of {sorted(BACKGROUND_TERMS)} (got {config.method.background!r})"
         )
     if config.data.resize_mode not in ("short_side", "fixed", "none"):
         problems.append(
             f"--config.data.resize_mode must be short_side, fixed or none (got {config.data.resize_mode!r})"
         )
     if config.precision not in ("auto", "float32", "bfloat16", "float16"):
-        problems.append(
-            f"--config.precision must be auto, float32, bfloat16 or float16 (got {config.precision!r})"
-        )
+        problems.append(f"--config.precision must be auto, float32, bfloat16 or float16 (got {config.precision!r})")
     if problems:
         raise app.UsageError("; ".join(problems))
 
@@ -87,7 +84,6 @@ def load_splits(config, names, required):
         except MissingFilesError as error:
             if name in required:
                 raise
-            logging.warning("Skipping split %r: %s", name, error)
             print(f"Skipping split {name!r}: {error}", file=sys.stderr)
     return splits
 
@@ -135,9 +131,7 @@ def train_and_evaluate(config, workdir):
         # before the schedules below move them on.
         BestCheckpoint(os.path.join(checkpoints, "best.keras")),
         LastCheckpoint(os.path.join(checkpoints, "last.keras")),
-        AnnealVariable(
-            lambda model: model.barrier_t, factor=config.method.t_factor, maximum=config.method.t_max
-        ),
+        AnnealVariable(lambda model: model.barrier_t, factor=config.method.t_factor, maximum=config.method.t_max),
         AnnealVariable(
             lambda model: model.soft_mask.sigma,
             increment=config.method.sigma_increment,

@@ -27,9 +27,7 @@ def test_both_regularisers_are_minimal_at_the_uniform_posterior():
     assert losses.negative_entropy(LOGITS).numpy()[0] > -math.log(2)
 
 
-@pytest.mark.parametrize(
-    "function", [losses.negative_entropy, losses.uniform_cross_entropy, losses.cross_entropy]
-)
+@pytest.mark.parametrize("function", [losses.negative_entropy, losses.uniform_cross_entropy, losses.cross_entropy])
 def test_saturated_logits_give_finite_values_and_gradients(function):
     logits = tf.Variable([[1e4, -1e4], [-3e4, 3e4]])
     with tf.GradientTape() as tape:
@@ -49,9 +47,7 @@ def test_losses_are_float32_for_bfloat16_logits():
 
 
 def test_cross_entropy_by_hand():
-    np.testing.assert_allclose(
-        losses.cross_entropy(tf.constant([1]), LOGITS).numpy(), [-math.log(0.75)], rtol=1e-6
-    )
+    np.testing.assert_allclose(losses.cross_entropy(tf.constant([1]), LOGITS).numpy(), [-math.log(0.75)], rtol=1e-6)
 
 
 # psi_t with t = 5: the switch point is -1/t^2 = -0.04.
@@ -65,9 +61,7 @@ def test_cross_entropy_by_hand():
     ],
 )
 def test_extended_log_barrier_branches_by_hand(z, expected):
-    np.testing.assert_allclose(
-        losses.extended_log_barrier(tf.constant([z]), 5.0).numpy(), [expected], rtol=1e-6
-    )
+    np.testing.assert_allclose(losses.extended_log_barrier(tf.constant([z]), 5.0).numpy(), [expected], rtol=1e-6)
 
 
 def test_extended_log_barrier_is_continuous_with_continuous_slope_at_the_switch():

@@ -27,9 +27,7 @@ def resolve_precision(precision):
     """
     if precision != "auto":
         if precision not in POLICIES:
-            raise ValueError(
-                f"`--config.precision` must be auto, {', '.join(POLICIES)}. Received: {precision!r}"
-            )
+            raise ValueError(f"`--config.precision` must be auto, {', '.join(POLICIES)}. Received: {precision!r}")
         return POLICIES[precision]
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:

@@ -16,9 +16,7 @@ def list_samples(data_config, split):
     if data_config.name == "csv":
         if not data_config.root:
             raise DataError("`--config.data.root` must name the folder holding <split>.csv for data.name=csv")
-        return read_csv_split(
-            os.path.join(data_config.root, f"{split}.csv"), data_config.root, data_config.class_names
-        )
+        return read_csv_split(os.path.join(data_config.root, f"{split}.csv"), data_config.root, data_config.class_names)
     raise DataError(f"`--config.data.name` must be one of {DATASETS}. Received: {data_config.name!r}")
 
 

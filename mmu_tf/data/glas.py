@@ -42,9 +42,7 @@ def glas_split_file(root, split):
         path = os.path.join(folder, f"{split}.csv")
         if os.path.isfile(path):
             return path
-    raise DataError(
-        f"no split file for split {split!r} in {os.path.join(root, 'splits')} or {PACKAGED_SPLITS}"
-    )
+    raise DataError(f"no split file for split {split!r} in {os.path.join(root, 'splits')} or {PACKAGED_SPLITS}")
 
 
 def read_glas_split(root, split):

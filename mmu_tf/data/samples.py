@@ -25,9 +25,7 @@ class MissingFilesError(DataError):
         folders = sorted({os.path.dirname(path) for path in self.missing})
         names = [os.path.basename(path) for path in self.missing]
         shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
-        super().__init__(
-            f"split {split!r}: {len(names)} listed file(s) missing from {', '.join(folders)}: {shown}"
-        )
+        super().__init__(f"split {split!r}: {len(names)} listed file(s) missing from {', '.join(folders)}: {shown}")
 
 
 @dataclasses.dataclass(frozen=True)

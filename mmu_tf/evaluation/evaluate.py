@@ -80,9 +80,7 @@ def write_overlays(folder, split, probabilities, soft_masks, count):
     return paths
 
 
-def evaluate_split(
-    model, split, data_config, batch_size, workdir, f1_rule="all", num_overlays=6, progress=True
-):
+def evaluate_split(model, split, data_config, batch_size, workdir, f1_rule="all", num_overlays=6, progress=True):
     """Predicts, scores and writes `workdir/metrics/<split>.json` and overlays.
 
     Returns the summary dict (with the all-ones mask's scores under `all_ones_mask`).
@@ -99,9 +97,7 @@ def evaluate_split(
     with open(os.path.join(workdir, "metrics", f"{split.name}.json"), "w") as handle:
         json.dump(summary, handle, indent=2)
     if num_overlays:
-        write_overlays(
-            os.path.join(workdir, "overlays", split.name), split, probabilities, soft_masks, num_overlays
-        )
+        write_overlays(os.path.join(workdir, "overlays", split.name), split, probabilities, soft_masks, num_overlays)
     return summary
 
 

@@ -32,9 +32,7 @@ def overlay_panel(image, soft_mask, true_mask=None, title=""):
     panels = np.concatenate([truth_panel, predicted_panel, heat_panel], axis=1)
     scale = max(0.4, width / 900)
     bar = np.full((int(28 * scale) + 8, panels.shape[1], 3), 255, np.uint8)
-    cv2.putText(
-        bar, title, (6, int(22 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0), 1, cv2.LINE_AA
-    )
+    cv2.putText(bar, title, (6, int(22 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0), 1, cv2.LINE_AA)
     return np.concatenate([bar, panels], axis=0)
 
 

@@ -54,7 +54,5 @@ def build_backbone(architecture="resnet18", pretrained=""):
                 "Kaggle/Hugging Face on first use; otherwise pass a local preset directory."
             ) from error
     if architecture not in ARCHITECTURES:
-        raise ValueError(
-            f"`model.backbone` must be one of {sorted(ARCHITECTURES)}. Received: {architecture!r}"
-        )
+        raise ValueError(f"`model.backbone` must be one of {sorted(ARCHITECTURES)}. Received: {architecture!r}")
     return keras_hub.models.ResNetBackbone(**ARCHITECTURES[architecture], image_shape=(None, None, 3))

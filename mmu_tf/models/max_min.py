@@ -83,9 +83,7 @@ class MaxMinModel(keras.Model):
     ):
         super().__init__(**kwargs)
         if background not in BACKGROUND_TERMS:
-            raise ValueError(
-                f"`background` must be one of {sorted(BACKGROUND_TERMS)}. Received: {background!r}"
-            )
+            raise ValueError(f"`background` must be one of {sorted(BACKGROUND_TERMS)}. Received: {background!r}")
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"`class_names` must have {num_classes} names. Received: {list(class_names)}")
         if not 0.0 < classifier_scale <= 1.0:
@@ -136,8 +134,7 @@ class MaxMinModel(keras.Model):
 
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.term_trackers = {
-            name: keras.metrics.Mean(name=name)
-            for name in ("localizer_ce", "foreground_ce", "background", "size")
+            name: keras.metrics.Mean(name=name) for name in ("localizer_ce", "foreground_ce", "background", "size")
         }
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.localizer_accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="localizer_accuracy")
@@ -194,9 +191,7 @@ class MaxMinModel(keras.Model):
             classifier_scores = self.classify(normalized * mask, training=training)
         else:
             # X+ and X- go through C as one batch: one backbone pass, not two.
-            both = self.classify(
-                tf.concat([normalized * mask, normalized * (1.0 - mask)], axis=0), training=training
-            )
+            both = self.classify(tf.concat([normalized * mask, normalized * (1.0 - mask)], axis=0), training=training)
             classifier_scores, background_scores = tf.split(both, 2, axis=0)
 
         terms = {
@@ -239,9 +234,7 @@ class MaxMinModel(keras.Model):
     def train_step(self, data):
         images, labels = data[0], data[1]
         with tf.GradientTape() as tape:
-            total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(
-                images, labels, training=True
-            )
+            total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(images, labels, training=True)
             scaled_loss = self.optimizer.scale_loss(total)
         gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
@@ -253,9 +246,7 @@ class MaxMinModel(keras.Model):
 
     def test_step(self, data):
         images, labels = data[0], data[1]
-        total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(
-            images, labels, training=False
-        )
+        total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(images, labels, training=False)
         return self._update_metrics(total, terms, labels, classifier_scores, localizer_scores)
 
     # === Config ===

@@ -92,11 +92,7 @@ def test_serialisation_round_trip_keeps_outputs_sigma_and_t(tmp_path):
         np.testing.assert_allclose(outputs[key].numpy(), expected[key].numpy(), atol=1e-5)
     assert float(restored.soft_mask.sigma.numpy()) == pytest.approx(0.175)
     assert float(restored.barrier_t.numpy()) == pytest.approx(7.5)
-    assert (
-        restored.background == "eem"
-        and restored.normalize_sizes
-        and restored.class_names == ["benign", "malignant"]
-    )
+    assert restored.background == "eem" and restored.normalize_sizes and restored.class_names == ["benign", "malignant"]
 
 
 def test_train_step_under_bfloat16_keeps_losses_float32():
