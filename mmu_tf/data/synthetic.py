@@ -4,10 +4,14 @@ Each image is H&E-like: pink stroma with fibres and scattered stromal nuclei
 (the same in both classes, so the background carries no class evidence), and
 a few glands, the foreground, whose look gives the class:
 
-- benign (0): round, regular glands with a pale lumen and one ring of small,
-  evenly spaced nuclei;
-- malignant (1): irregular glands with a darker cytoplasm, little or no lumen
-  and crowded, large nuclei of varied size.
+- benign (0): glands with a pale lumen and one ring of small, evenly spaced
+  nuclei;
+- malignant (1): glands with a darker cytoplasm, no lumen and crowded, large
+  nuclei of varied size.
+
+Both classes draw their gland outlines, counts and sizes from the same
+distributions, so only what is inside a gland tells the class: a classifier
+shown the stroma alone (the background X-) cannot know it.
 
 The gland masks are exact, so the pixel metrics are meaningful; everything is
 deterministic from the seed, so the main job runs on a fresh machine with no
@@ -39,20 +43,18 @@ def _paint(image, region, colour):
     image[region] = colour
 
 
-def _gland_outline(rng, center, radius, label, points=48):
+def _gland_outline(rng, center, radius, points=48):
+    # One outline model for both classes: the shape of a hole cut out by a
+    # mask must not tell the class, only the gland's inside may.
     angles = np.linspace(0.0, 2.0 * np.pi, points, endpoint=False)
-    if label == 0:
-        stretch = rng.uniform(0.75, 1.0)
-        tilt = rng.uniform(0.0, np.pi)
-        x = radius * np.cos(angles)
-        y = radius * stretch * np.sin(angles)
-        x, y = x * np.cos(tilt) - y * np.sin(tilt), x * np.sin(tilt) + y * np.cos(tilt)
-    else:
-        profile = np.ones_like(angles)
-        for harmonic in range(2, 6):
-            profile += rng.uniform(0.05, 0.2) * np.cos(harmonic * angles + rng.uniform(0, 2 * np.pi))
-        x = radius * profile * np.cos(angles)
-        y = radius * profile * np.sin(angles)
+    profile = np.ones_like(angles)
+    for harmonic in range(2, 5):
+        profile += rng.uniform(0.03, 0.12) * np.cos(harmonic * angles + rng.uniform(0, 2 * np.pi))
+    stretch = rng.uniform(0.75, 1.0)
+    tilt = rng.uniform(0.0, np.pi)
+    x = radius * profile * np.cos(angles)
+    y = radius * stretch * profile * np.sin(angles)
+    x, y = x * np.cos(tilt) - y * np.sin(tilt), x * np.sin(tilt) + y * np.cos(tilt)
     return np.stack([center[0] + x, center[1] + y], axis=1).round().astype(np.int32)
 
 
@@ -74,10 +76,10 @@ def render_example(rng, label, size):
 
     mask = np.zeros((size, size), np.uint8)
     nucleus_radius = max(1, size // 64)
-    for _ in range(int(rng.integers(2, 6))):
-        radius = size * rng.uniform(0.12, 0.21)
+    for _ in range(int(rng.integers(3, 7))):
+        radius = size * rng.uniform(0.15, 0.25)
         center = rng.uniform(radius, size - radius, 2)
-        outline = _gland_outline(rng, center, radius, label)
+        outline = _gland_outline(rng, center, radius)
         gland = np.zeros_like(mask)
         cv2.fillPoly(gland, [outline], 1)
         mask |= gland
