@@ -57,14 +57,21 @@ class LoadedSplit:
         return bool(self.masks) and all(mask is not None for mask in self.masks)
 
 
+def _decode(path, kind):
+    # np.fromfile + imdecode rather than cv2.imread: paths with spaces or
+    # non-ASCII names (GlaS's folder has spaces) and a clear error on failure.
+    if not os.path.isfile(path):
+        raise DataError(f"{kind} file not found: {path}")
+    data = np.fromfile(path, dtype=np.uint8)
+    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if decoded is None:
+        raise DataError(f"cannot decode {kind} (corrupt or not an image): {path}")
+    return decoded
+
+
 def read_image(path):
     """Reads an image file as uint8 RGB (H, W, 3); grayscale and RGBA are converted."""
-    if not os.path.isfile(path):
-        raise DataError(f"image file not found: {path}")
-    data = np.fromfile(path, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if image is None:
-        raise DataError(f"cannot decode image (corrupt or not an image): {path}")
+    image = _decode(path, "image")
     if image.dtype != np.uint8:
         # 16-bit images: keep the 8 most significant bits.
         image = (image / 257.0).round().astype(np.uint8) if image.dtype == np.uint16 else None
@@ -85,12 +92,7 @@ def read_mask(path, image_shape=None):
     Instance-id masks (GlaS: one id per gland) become foreground/background.
     A colour mask counts a pixel as foreground when any channel is non-zero.
     """
-    if not os.path.isfile(path):
-        raise DataError(f"mask file not found: {path}")
-    data = np.fromfile(path, dtype=np.uint8)
-    mask = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    if mask is None:
-        raise DataError(f"cannot decode mask (corrupt or not an image): {path}")
+    mask = _decode(path, "mask")
     if mask.ndim == 3:
         mask = mask.max(axis=2)
     if image_shape is not None and tuple(mask.shape[:2]) != tuple(image_shape[:2]):
