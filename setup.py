@@ -22,6 +22,7 @@ setup(
         "absl-py>=2.1",
         "ml-collections>=1.0",
         "tqdm>=4.66",
+        "tensorboard>=2.20",
     ],
     extras_require={
         "litert": ["ai-edge-litert>=2.0"],
