@@ -1,4 +1,4 @@
-"""Trains, selects and evaluates a Max-Min model (Belharbi et al., IEEE TMI 2021).
+r"""Trains, selects and evaluates a Max-Min model (Belharbi et al., IEEE TMI 2021).
 
     python train_main.py --config=configs/demo.py --workdir=runs/demo
     python train_main.py --config=configs/glas.py --workdir=runs/glas \
