@@ -1,3 +1,40 @@
 import os
+import subprocess
+import sys
+
+import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# A tiny end-to-end run on generated 64x64 images, shared by the CLI and export tests.
+TINY_RUN = [
+    "--config=configs/demo.py",
+    "--config.epochs=2",
+    "--config.batch_size=4",
+    "--config.data.synthetic_size=64",
+    "--config.data.num_images.train=8",
+    "--config.data.num_images.valid=4",
+    "--config.data.num_images.test=4",
+    "--config.eval.num_overlays=2",
+    "--config.eval.tensorboard_images_every=1",
+]
+
+
+def run_module(arguments, module=None):
+    """Runs `train_main.py` (or `python -m module`) from the repository root."""
+    command = [sys.executable, "-m", module] if module else [sys.executable, "train_main.py"]
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run(
+        [*command, *arguments], cwd=REPO, capture_output=True, text=True, env=environment, timeout=600
+    )
+
+
+@pytest.fixture(scope="session")
+def trained_workdir(tmp_path_factory):
+    """A workdir trained by the CLI (EEM background), and the completed process."""
+    workdir = str(tmp_path_factory.mktemp("run"))
+    result = run_module([*TINY_RUN, f"--workdir={workdir}", "--config.method.background=eem"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir, result

@@ -2,43 +2,11 @@
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = [
-    "--config=configs/demo.py",
-    "--config.epochs=2",
-    "--config.batch_size=4",
-    "--config.data.synthetic_size=64",
-    "--config.data.num_images.train=8",
-    "--config.data.num_images.valid=4",
-    "--config.data.num_images.test=4",
-    "--config.eval.num_overlays=2",
-    "--config.eval.tensorboard_images_every=1",
-]
-
-
-def _run(*arguments):
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    return subprocess.run(
-        [sys.executable, "train_main.py", *arguments],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=600,
-    )
-
-
-@pytest.fixture(scope="module")
-def trained_workdir(tmp_path_factory):
-    workdir = str(tmp_path_factory.mktemp("run"))
-    result = _run(*TINY, f"--workdir={workdir}", "--config.method.background=eem")
-    assert result.returncode == 0, result.stderr[-3000:]
-    return workdir, result
+from tests.conftest import TINY_RUN as TINY
+from tests.conftest import run_module as _run
 
 
 def test_training_writes_checkpoints_history_metrics_and_pictures(trained_workdir):

@@ -1,0 +1,1 @@
+"""Exporters: TF-Serving SavedModels (and, next, TFLite / LiteRT models)."""

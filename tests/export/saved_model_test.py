@@ -1,0 +1,120 @@
+"""The TF-Serving SavedModel: layout, signatures, and outputs equal to the Keras model's."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from export.saved_model import export_saved_model, load_workdir
+from export.serving import resize_for_model
+from tests.conftest import run_module
+
+# Runs in a fresh interpreter that never imports this project.
+LOAD_AND_CALL = """
+import base64, json, sys
+import numpy as np
+import tensorflow as tf
+path, request_path, float_path, out_path = sys.argv[1:5]
+loaded = tf.saved_model.load(path)
+float_out = loaded.signatures["serving_default"](images=tf.constant(np.load(float_path)))
+request = json.load(open(request_path))
+encoded = [base64.b64decode(instance["b64"]) for instance in request["instances"]]
+bytes_out = loaded.signatures[request["signature_name"]](images=tf.constant(encoded))
+np.savez(out_path, **{"float_" + k: v.numpy() for k, v in float_out.items()},
+         **{"bytes_" + k: v.numpy() for k, v in bytes_out.items()})
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(trained_workdir, tmp_path_factory):
+    workdir, _ = trained_workdir
+    folder = tmp_path_factory.mktemp("export")
+    result = run_module([f"--workdir={workdir}", f"--output={folder / 'model'}", "--version=3"], "export.saved_model")
+    assert result.returncode == 0, result.stderr[-3000:]
+    model, data_config = load_workdir(workdir)
+    return folder, os.path.join(folder, "model", "3"), model, data_config
+
+
+def test_writes_the_tf_serving_layout(exported):
+    _, path, _, _ = exported
+    assert os.path.isfile(os.path.join(path, "saved_model.pb"))
+    assert os.path.isdir(os.path.join(path, "variables"))
+
+
+def test_saved_model_cli_shows_both_signatures_with_their_dtypes(exported):
+    _, path, _, _ = exported
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--dir", path, "--all"], capture_output=True, text=True, timeout=300).stdout
+    default = shown.split("signature_def['serving_default']")[1].split("signature_def[")[0]
+    in_bytes = shown.split("signature_def['serving_bytes']")[1].split("signature_def[")[0]
+    assert "dtype: DT_FLOAT" in default and "shape: (-1, -1, -1, 3)" in default
+    assert "dtype: DT_STRING" in in_bytes and "shape: (-1)" in in_bytes
+    for name in ("probabilities", "class_id", "class_name", "mask", "foreground_fraction"):
+        assert f"outputs['{name}']" in default and f"outputs['{name}']" in in_bytes
+
+
+def test_fresh_process_gets_the_keras_outputs_from_both_signatures(exported):
+    folder, path, model, data_config = exported
+    rng = np.random.default_rng(0)
+    float_images = rng.random((2, 64, 80, 3)).astype(np.float32)
+    np.save(folder / "float.npy", float_images)
+    png = cv2.imencode(".png", (rng.random((50, 70, 3)) * 255).astype(np.uint8))[1].tobytes()
+    # The README's TF-Serving REST request body, as a client would build it.
+    request = {"signature_name": "serving_bytes", "instances": [{"b64": base64.b64encode(png).decode()}]}
+    (folder / "request.json").write_text(json.dumps(request))
+    script = folder / "load_and_call.py"
+    script.write_text(LOAD_AND_CALL)
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH="")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            path,
+            str(folder / "request.json"),
+            str(folder / "float.npy"),
+            str(folder / "out"),
+        ],
+        cwd=str(folder),
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    served = np.load(folder / "out.npz", allow_pickle=True)  # class names are byte strings
+
+    expected = model(float_images, training=False)
+    np.testing.assert_allclose(served["float_probabilities"], expected["probabilities"].numpy(), atol=1e-4)
+    np.testing.assert_allclose(served["float_mask"], expected["mask"].numpy(), atol=1e-4)
+    np.testing.assert_array_equal(served["float_class_id"], np.argmax(expected["probabilities"].numpy(), -1))
+    assert served["float_class_name"][0].decode() in model.class_names
+
+    image = cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    resized = resize_for_model(
+        tf.constant(image, tf.float32) / 255.0,
+        data_config["resize_mode"],
+        data_config["resize_short_side"],
+        data_config["image_size"],
+    )
+    keras_out = model(resized[None], training=False)
+    np.testing.assert_allclose(served["bytes_probabilities"], keras_out["probabilities"].numpy(), atol=1e-4)
+    assert served["bytes_class_id"][0] == int(np.argmax(keras_out["probabilities"].numpy()))
+    assert served["bytes_mask"].shape == (1, 50, 70)
+    assert (served["bytes_height"][0], served["bytes_width"][0]) == (50, 70)
+
+
+def test_export_without_a_checkpoint_says_so(tmp_path):
+    result = run_module([f"--workdir={tmp_path}", f"--output={tmp_path / 'out'}"], "export.saved_model")
+    assert result.returncode == 2 and "no checkpoint" in result.stderr
+
+
+def test_version_must_be_positive(exported):
+    folder, _, model, data_config = exported
+    with pytest.raises(ValueError, match="--version must be a positive integer"):
+        export_saved_model(model, data_config, str(folder / "other"), version=0)
