@@ -6,7 +6,11 @@ import os
 import pytest
 
 from tests.conftest import TINY_RUN as TINY
-from tests.conftest import run_module as _run
+from tests.conftest import run_module
+
+
+def _run(*arguments):
+    return run_module(list(arguments))
 
 
 def test_training_writes_checkpoints_history_metrics_and_pictures(trained_workdir):
