@@ -150,8 +150,10 @@ class MaxMinModel(keras.Model):
         # A = sum_k p_M[k] A_k, a differentiable "winning class map" (paper §3.3a).
         foreground_map = tf.einsum("bhwk,bk->bhw", tf.cast(class_maps, tf.float32), posterior)
         image_size = tf.shape(normalized_images)[1:3]
-        upsampled = tf.image.resize(foreground_map[..., None], image_size, method="bilinear")
-        return scores, self.soft_mask(upsampled[..., 0])
+        # expand_dims/squeeze rather than [..., None]: TFLite has no builtin
+        # for an ellipsis strided slice.
+        upsampled = tf.image.resize(tf.expand_dims(foreground_map, -1), image_size, method="bilinear")
+        return scores, self.soft_mask(tf.squeeze(upsampled, -1))
 
     def classify(self, normalized_images, training=False):
         """Classifier C on (masked) normalised images: logits (B, K) in float32."""
@@ -166,7 +168,7 @@ class MaxMinModel(keras.Model):
     def call(self, images, training=False):
         normalized = self.normalization(images)
         localizer_scores, foreground_mask = self.localize(normalized, training=training)
-        foreground_images = normalized * tf.cast(foreground_mask[..., None], normalized.dtype)
+        foreground_images = normalized * tf.cast(tf.expand_dims(foreground_mask, -1), normalized.dtype)
         classifier_scores = self.classify(foreground_images, training=training)
         return {
             "probabilities": tf.nn.softmax(classifier_scores, axis=-1),
@@ -185,7 +187,7 @@ class MaxMinModel(keras.Model):
         """
         normalized = self.normalization(images)
         localizer_scores, foreground_mask = self.localize(normalized, training=training)
-        mask = tf.cast(foreground_mask[..., None], normalized.dtype)
+        mask = tf.cast(tf.expand_dims(foreground_mask, -1), normalized.dtype)
         regularizer = BACKGROUND_TERMS[self.background]
         if regularizer is None:
             classifier_scores = self.classify(normalized * mask, training=training)
