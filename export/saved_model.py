@@ -16,11 +16,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "A training workdir (holding checkpoints/best.keras).")
-_OUTPUT = flags.DEFINE_string("output", None, "The model base path; the SavedModel goes to OUTPUT/<version>.")
-_VERSION = flags.DEFINE_integer("version", 1, "The model version (a positive integer, TF-Serving's folder name).")
-_CHECKPOINT = flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of the workdir.")
-
 
 def load_workdir(workdir, checkpoint="best"):
     """The trained model and the evaluation resize settings of a workdir."""
@@ -69,14 +64,22 @@ def export_saved_model(model, data_config, output, version=1):
     return path
 
 
+def define_flags():
+    """Defines this command's flags (here, not at import, so both exporters import together)."""
+    flags.DEFINE_string("workdir", None, "A training workdir (holding checkpoints/best.keras).")
+    flags.DEFINE_string("output", None, "The model base path; the SavedModel goes to OUTPUT/<version>.")
+    flags.DEFINE_integer("version", 1, "The model version (a positive integer, TF-Serving's folder name).")
+    flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of the workdir.")
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if not _WORKDIR.value or not _OUTPUT.value:
+    if not flags.FLAGS.workdir or not flags.FLAGS.output:
         raise app.UsageError("--workdir and --output are required")
     try:
-        model, data_config = load_workdir(_WORKDIR.value, _CHECKPOINT.value)
-        path = export_saved_model(model, data_config, _OUTPUT.value, _VERSION.value)
+        model, data_config = load_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
+        path = export_saved_model(model, data_config, flags.FLAGS.output, flags.FLAGS.version)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
@@ -84,4 +87,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

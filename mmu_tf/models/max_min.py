@@ -148,7 +148,7 @@ class MaxMinModel(keras.Model):
         scores = tf.cast(scores, tf.float32)
         posterior = tf.nn.softmax(scores, axis=-1)
         # A = sum_k p_M[k] A_k, a differentiable "winning class map" (paper §3.3a).
-        foreground_map = tf.einsum("bhwk,bk->bhw", tf.cast(class_maps, tf.float32), posterior)
+        foreground_map = tf.reduce_sum(tf.cast(class_maps, tf.float32) * posterior[:, None, None, :], axis=-1)
         image_size = tf.shape(normalized_images)[1:3]
         # expand_dims/squeeze rather than [..., None]: TFLite has no builtin
         # for an ellipsis strided slice.

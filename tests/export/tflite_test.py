@@ -1,0 +1,64 @@
+"""The TFLite models run under ai-edge-litert with builtin ops and match the Keras model."""
+
+import json
+
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from export.saved_model import load_workdir
+from export.tflite import export_tflite
+from mmu_tf.data.synthetic import make_synthetic_split
+from tests.conftest import run_module
+
+
+def _run_litert(path, images):
+    interpreter = Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner("serving_default")
+    with open(f"{path}.json") as handle:
+        names = json.load(handle)["outputs"]
+    return {names[key]: value for key, value in runner(images=images).items()}
+
+
+@pytest.fixture(scope="module")
+def model_and_images(trained_workdir):
+    model, _ = load_workdir(trained_workdir[0])
+    split = make_synthetic_split("valid", 2, image_size=64, seed=5)
+    return model, np.stack(split.images).astype(np.float32) / 255.0
+
+
+@pytest.mark.parametrize("quantization, tolerance", [("none", 1e-3), ("dynamic", 0.1)])
+def test_litert_outputs_match_keras(model_and_images, tmp_path, quantization, tolerance):
+    model, images = model_and_images
+    path = tmp_path / f"model_{quantization}.tflite"
+    export_tflite(model, str(path), quantization)
+    assert b"Flex" not in path.read_bytes()  # builtin ops only, no TF Select
+    served = _run_litert(path, images)
+    expected = model(images, training=False)
+    np.testing.assert_allclose(served["probabilities"], expected["probabilities"].numpy(), atol=tolerance)
+    np.testing.assert_allclose(served["mask"], expected["mask"].numpy(), atol=tolerance)
+    assert served["mask"].shape == images.shape[:3]
+
+
+def test_other_input_sizes_run(model_and_images, tmp_path):
+    model, images = model_and_images
+    path = tmp_path / "model.tflite"
+    export_tflite(model, str(path))
+    interpreter = Interpreter(model_path=str(path))
+    runner = interpreter.get_signature_runner("serving_default")
+    outputs = runner(images=images[:1, :48, :40])
+    expected = model(images[:1, :48, :40], training=False)["mask"].numpy()
+    mask = [value for value in outputs.values() if value.shape == (1, 48, 40)]
+    assert mask and np.allclose(mask[0], expected, atol=1e-3)
+
+
+def test_dynamic_quantisation_shrinks_the_model(model_and_images, tmp_path):
+    model, _ = model_and_images
+    float_size = export_tflite(model, str(tmp_path / "float.tflite"))
+    quantized_size = export_tflite(model, str(tmp_path / "dynamic.tflite"), "dynamic")
+    assert quantized_size < float_size / 3
+
+
+def test_export_without_a_checkpoint_says_so(tmp_path):
+    result = run_module([f"--workdir={tmp_path}", f"--output={tmp_path / 'm.tflite'}"], "export.tflite")
+    assert result.returncode == 2 and "no checkpoint" in result.stderr
