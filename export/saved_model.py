@@ -8,7 +8,6 @@ Writes `OUTPUT/<version>/saved_model.pb` and `variables/`, the layout
 images); see `export/serving.py` for their inputs and outputs.
 """
 
-import json
 import os
 import sys
 
@@ -16,23 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-
-def load_workdir(workdir, checkpoint="best"):
-    """The trained model and the evaluation resize settings of a workdir."""
-    import keras
-
-    import mmu_tf.models  # noqa: F401  (registers the classes the checkpoint names)
-
-    path = os.path.join(workdir, "checkpoints", f"{checkpoint}.keras")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"--workdir: no checkpoint at {path}; train first with train_main.py")
-    config_path = os.path.join(workdir, "config.json")
-    if not os.path.isfile(config_path):
-        raise FileNotFoundError(f"--workdir: no config.json in {workdir}")
-    with open(config_path) as handle:
-        data_config = json.load(handle)["data"]
-    model = keras.saving.load_model(path, compile=False)
-    return model, data_config
+from export.workdir import check_workdir_flags, define_workdir_flags, load_workdir  # noqa: E402
 
 
 def build_serving_module(model, data_config):
@@ -64,19 +47,8 @@ def export_saved_model(model, data_config, output, version=1):
     return path
 
 
-def define_flags():
-    """Defines this command's flags (here, not at import, so both exporters import together)."""
-    flags.DEFINE_string("workdir", None, "A training workdir (holding checkpoints/best.keras).")
-    flags.DEFINE_string("output", None, "The model base path; the SavedModel goes to OUTPUT/<version>.")
-    flags.DEFINE_integer("version", 1, "The model version (a positive integer, TF-Serving's folder name).")
-    flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of the workdir.")
-
-
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if not flags.FLAGS.workdir or not flags.FLAGS.output:
-        raise app.UsageError("--workdir and --output are required")
+    check_workdir_flags(argv)
     try:
         model, data_config = load_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
         path = export_saved_model(model, data_config, flags.FLAGS.output, flags.FLAGS.version)
@@ -87,5 +59,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    define_flags()
+    define_workdir_flags("The model base path; the SavedModel goes to OUTPUT/<version>.")
+    flags.DEFINE_integer("version", 1, "The model version (a positive integer, TF-Serving's folder name).")
     app.run(main)

@@ -21,6 +21,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from export.workdir import check_workdir_flags, define_workdir_flags, load_workdir  # noqa: E402
+
 OUTPUT_NAMES = ("class_id", "foreground_fraction", "mask", "probabilities")
 
 
@@ -71,23 +73,8 @@ def export_tflite(model, output, quantization="none"):
     return len(flatbuffer)
 
 
-def define_flags():
-    """Defines this command's flags (here, not at import, so both exporters import together)."""
-    flags.DEFINE_string("workdir", None, "A training workdir (holding checkpoints/best.keras).")
-    flags.DEFINE_string("output", None, "The .tflite file to write.")
-    flags.DEFINE_enum(
-        "quantization", "none", ["none", "dynamic"], "none: float32; dynamic: int8 weights, float activations."
-    )
-    flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of the workdir.")
-
-
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if not flags.FLAGS.workdir or not flags.FLAGS.output:
-        raise app.UsageError("--workdir and --output are required")
-    from export.saved_model import load_workdir
-
+    check_workdir_flags(argv)
     try:
         model, _ = load_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
         size = export_tflite(model, flags.FLAGS.output, flags.FLAGS.quantization)
@@ -99,5 +86,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    define_flags()
+    define_workdir_flags("The .tflite file to write.")
+    flags.DEFINE_enum(
+        "quantization", "none", ["none", "dynamic"], "none: float32; dynamic: int8 weights, float activations."
+    )
     app.run(main)

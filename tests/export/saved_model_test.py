@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export.saved_model import export_saved_model, load_workdir
+from export.saved_model import export_saved_model
 from export.serving import resize_for_model
+from export.workdir import load_workdir
 from tests.conftest import run_module
 
 # Runs in a fresh interpreter that never imports this project.

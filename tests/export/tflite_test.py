@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from export.saved_model import load_workdir
 from export.tflite import export_tflite
+from export.workdir import load_workdir
 from mmu_tf.data.synthetic import make_synthetic_split
 from tests.conftest import run_module
 
