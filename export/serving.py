@@ -17,17 +17,16 @@ string, `mask` [N, H, W] float32 soft foreground mask in [0, 1],
 
 import tensorflow as tf
 
+from mmu_tf.data.augment import resized_shape
+
 
 def resize_for_model(image, resize_mode, short_side, image_size):
     """Resizes one float image (H, W, 3) as the evaluation pipeline does."""
-    if resize_mode == "fixed":
-        return tf.image.resize(image, image_size, method="bilinear", antialias=True)
-    if resize_mode == "short_side":
-        shape = tf.cast(tf.shape(image)[:2], tf.float32)
-        scale = short_side / tf.reduce_min(shape)
-        size = tf.maximum(tf.cast(tf.round(shape * scale), tf.int32), short_side)
-        return tf.image.resize(image, size, method="bilinear", antialias=True)
-    return image
+    if resize_mode == "none":
+        return image
+    shape = tf.shape(image)
+    size = resized_shape(shape[0], shape[1], resize_mode, short_side, image_size)
+    return tf.image.resize(image, size, method="bilinear", antialias=True)
 
 
 class ServingModule(tf.Module):
