@@ -28,5 +28,5 @@ setup(
         "litert": ["ai-edge-litert>=2.0"],
         "dev": ["pytest>=8", "ruff>=0.6"],
     },
-    entry_points={"console_scripts": ["mmu-train=train_main:run"]},
+    entry_points={"console_scripts": ["mmu-train=train_main:run", "mmu-predict=mmu_tf.predict:run"]},
 )

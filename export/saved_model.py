@@ -15,7 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from export.workdir import check_workdir_flags, define_workdir_flags, load_workdir  # noqa: E402
+from export.workdir import check_workdir_flags, define_workdir_flags  # noqa: E402
+from mmu_tf.workdir import load_workdir  # noqa: E402
 
 
 def build_serving_module(model, data_config):

@@ -52,6 +52,8 @@ class ServingModule(tf.Module):
         self.serve_bytes = tf.function(
             self._serve_bytes, input_signature=[tf.TensorSpec([None], tf.string, name="images")]
         )
+        # Not a signature: lets Python clients (mmu_tf.predict) name every probability.
+        self.get_class_names = tf.function(lambda: self.class_names, input_signature=[])
 
     def _outputs(self, probabilities, mask):
         class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)

@@ -1,7 +1,4 @@
-"""What every exporter reads: a training workdir's checkpoint and config, and the shared flags."""
-
-import json
-import os
+"""The flags every exporter shares."""
 
 from absl import app, flags
 
@@ -19,21 +16,3 @@ def check_workdir_flags(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if not flags.FLAGS.workdir or not flags.FLAGS.output:
         raise app.UsageError("--workdir and --output are required")
-
-
-def load_workdir(workdir, checkpoint="best"):
-    """The trained model and the data config (`config.json`'s `data`) of a workdir."""
-    import keras
-
-    import mmu_tf.models  # noqa: F401  (registers the classes the checkpoint names)
-
-    path = os.path.join(workdir, "checkpoints", f"{checkpoint}.keras")
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"--workdir: no checkpoint at {path}; train first with train_main.py")
-    config_path = os.path.join(workdir, "config.json")
-    if not os.path.isfile(config_path):
-        raise FileNotFoundError(f"--workdir: no config.json in {workdir}")
-    with open(config_path) as handle:
-        data_config = json.load(handle)["data"]
-    model = keras.saving.load_model(path, compile=False)
-    return model, data_config

@@ -12,6 +12,12 @@ def _contours(image, mask, colour, thickness):
     cv2.drawContours(image, contours, -1, colour, thickness)
 
 
+def _title_bar(text, width, scale):
+    bar = np.full((int(28 * scale) + 8, width, 3), 255, np.uint8)
+    cv2.putText(bar, text, (6, int(22 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return bar
+
+
 def overlay_panel(image, soft_mask, true_mask=None, title=""):
     """A three-panel RGB picture (H + title bar, 3W, 3), uint8.
 
@@ -30,13 +36,22 @@ def overlay_panel(image, soft_mask, true_mask=None, title=""):
     heat = cv2.applyColorMap(np.uint8(np.clip(soft_mask, 0, 1) * 255), cv2.COLORMAP_JET)
     heat_panel = cv2.addWeighted(image, 0.5, cv2.cvtColor(heat, cv2.COLOR_BGR2RGB), 0.5, 0)
     panels = np.concatenate([truth_panel, predicted_panel, heat_panel], axis=1)
-    scale = max(0.4, width / 900)
-    bar = np.full((int(28 * scale) + 8, panels.shape[1], 3), 255, np.uint8)
-    cv2.putText(bar, title, (6, int(22 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.concatenate([bar, panels], axis=0)
+    return np.concatenate([_title_bar(title, panels.shape[1], max(0.4, width / 900)), panels], axis=0)
 
 
 def write_png(path, rgb_image):
     """Writes an RGB uint8 image as PNG; raises OSError when it cannot."""
     if not cv2.imwrite(path, cv2.cvtColor(rgb_image, cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {path}")
+
+
+def prediction_overlay(image, soft_mask, text):
+    """The image with the predicted mask's contour (red) and `text` in a bar above, RGB uint8.
+
+    Used by `mmu_tf.predict`, where no true mask exists. `soft_mask` must
+    have the image's size; the contour is drawn at `soft_mask >= 0.5`.
+    """
+    image = np.array(image, np.uint8)
+    height, width = image.shape[:2]
+    _contours(image, soft_mask >= 0.5, PREDICTED_COLOUR, max(1, round(max(height, width) / 300)))
+    return np.concatenate([_title_bar(text, width, max(0.4, width / 600)), image], axis=0)

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from export.saved_model import export_saved_model
 from export.serving import resize_for_model
-from export.workdir import load_workdir
+from mmu_tf.workdir import load_workdir
 from tests.conftest import run_module
 
 # Runs in a fresh interpreter that never imports this project.

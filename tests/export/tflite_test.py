@@ -7,8 +7,8 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from export.tflite import export_tflite
-from export.workdir import load_workdir
 from mmu_tf.data.synthetic import make_synthetic_split
+from mmu_tf.workdir import load_workdir
 from tests.conftest import run_module
 
 
