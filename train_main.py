@@ -10,11 +10,15 @@ epoch wins a tie) in WORKDIR/checkpoints/best.keras, the last one in
 last.keras, the per-epoch logs in WORKDIR/history.csv and TensorBoard logs in
 WORKDIR/tensorboard; it then evaluates the best checkpoint on every split
 whose files exist, writing WORKDIR/metrics/<split>.json and overlay pictures
-in WORKDIR/overlays/<split>/. Any config field can be overridden, for example
+in WORKDIR/overlays/<split>/. After every epoch the whole training state
+(weights, optimizer, t, sigma, epoch, best so far) is backed up in
+WORKDIR/backup: the same command, started again after a crash, resumes from
+it; started after the run finished, it does nothing. Any config field can be overridden, for example
 --config.epochs=10 --config.batch_size=8 --config.seed=1
 --config.method.background=eem|sem|none --config.method.size_constraint=false.
 """
 
+import csv
 import json
 import os
 import sys
@@ -88,16 +92,79 @@ def load_splits(config, names, required):
     return splits
 
 
+def _changed_fields(saved, current, prefix=""):
+    """Dotted names of the config fields whose values differ (both dicts from config JSON)."""
+    changed = []
+    for key in sorted(set(saved) | set(current)):
+        old, new = saved.get(key), current.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed += _changed_fields(old, new, f"{prefix}{key}.")
+        elif old != new:
+            changed.append(f"{prefix}{key}: {old!r} -> {new!r}")
+    return changed
+
+
+def _check_resumable(config, workdir):
+    """Refuses to resume a backup made with other settings (only `epochs` may grow)."""
+    path = os.path.join(workdir, "config.json")
+    if not os.path.isfile(path):
+        return
+    with open(path) as handle:
+        saved = json.load(handle)
+    current = json.loads(config.to_json_best_effort())
+    changed = [field for field in _changed_fields(saved, current) if not field.startswith("epochs:")]
+    if changed:
+        raise ValueError(
+            f"--workdir {workdir} holds a run with other settings ({'; '.join(changed)}): "
+            "resume it with the same flags, or train in a new --workdir"
+        )
+
+
+def _truncate_history(path, epochs):
+    """Keeps the header and the rows of epochs < `epochs` (a resumed run redoes the rest)."""
+    if not os.path.isfile(path):
+        return
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) < epochs]
+    with open(path, "w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
+
+
 def train_and_evaluate(config, workdir):
     import keras
 
-    from mmu_tf.callbacks import AnnealVariable, BestCheckpoint, LastCheckpoint, MaskImages
+    from mmu_tf.callbacks import (
+        AnnealVariable,
+        BestCheckpoint,
+        LastCheckpoint,
+        MaskImages,
+        StopOnNonFiniteLoss,
+        TrainingBackup,
+    )
     from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
     from mmu_tf.models import build_model
     from mmu_tf.optimization import build_optimizer
     from mmu_tf.precision import set_precision
 
-    os.makedirs(os.path.join(workdir, "checkpoints"), exist_ok=True)
+    checkpoints = os.path.join(workdir, "checkpoints")
+    backup_folder = os.path.join(workdir, "backup")
+    finished_path = os.path.join(workdir, "finished.json")
+    backup = TrainingBackup.read_state(backup_folder)
+    if backup is not None:
+        _check_resumable(config, workdir)
+        if backup["epoch"] >= config.epochs and os.path.isfile(finished_path):
+            print(f"{workdir}: this run finished ({config.epochs} epochs, evaluated); nothing to do.")
+            print("Re-evaluate with --mode=evaluate, or train again in a new --workdir.")
+            return None
+    else:
+        for stale in ("history.csv", "finished.json"):
+            if os.path.isfile(os.path.join(workdir, stale)):
+                os.remove(os.path.join(workdir, stale))
+    initial_epoch = backup["epoch"] if backup else 0
+    os.makedirs(checkpoints, exist_ok=True)
     with open(os.path.join(workdir, "config.json"), "w") as handle:
         handle.write(config.to_json_best_effort(indent=2))
     keras.utils.set_random_seed(config.seed)
@@ -113,7 +180,8 @@ def train_and_evaluate(config, workdir):
         + f". Precision policy: {policy}."
     )
 
-    train_data = training_dataset(train_split, config.data, config.batch_size, config.seed)
+    # Endless, and indexed by epoch: a resumed run gets the batches it would have had.
+    train_data = training_dataset(train_split, config.data, config.batch_size, config.seed, initial_epoch=initial_epoch)
     valid_data = evaluation_dataset(valid_split, config.data, config.eval.batch_size)
     steps_per_epoch = -(-len(train_split) // config.batch_size)
     model = build_model(config, class_names)
@@ -121,15 +189,25 @@ def train_and_evaluate(config, workdir):
     # first checkpoint.
     model(next(iter(train_data))[0][:1])
     model.compile(optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"))
+    if backup is not None:
+        TrainingBackup.restore(model, backup)
+        print(
+            f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup "
+            f"(t = {float(model.barrier_t.numpy()):.4f}, sigma = {float(model.soft_mask.sigma.numpy()):.4f})."
+        )
+        _truncate_history(os.path.join(workdir, "history.csv"), initial_epoch)
 
-    checkpoints = os.path.join(workdir, "checkpoints")
     preview_images = [
         (image.numpy() * 255).round().astype("uint8")[0] for image, _ in valid_data.unbatch().batch(1).take(4)
     ]
+    best_checkpoint = BestCheckpoint(
+        os.path.join(checkpoints, "best.keras"), best=backup.get("best", float("-inf")) if backup else float("-inf")
+    )
     callbacks = [
+        StopOnNonFiniteLoss(),
         # Checkpoints first: they must save the sigma and t this epoch used,
         # before the schedules below move them on.
-        BestCheckpoint(os.path.join(checkpoints, "best.keras")),
+        best_checkpoint,
         LastCheckpoint(os.path.join(checkpoints, "last.keras")),
         AnnealVariable(lambda model: model.barrier_t, factor=config.method.t_factor, maximum=config.method.t_max),
         AnnealVariable(
@@ -137,7 +215,9 @@ def train_and_evaluate(config, workdir):
             increment=config.method.sigma_increment,
             maximum=config.method.sigma_max,
         ),
-        keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv")),
+        # After the schedules: the backup holds the t and sigma the next epoch starts with.
+        TrainingBackup(backup_folder, best_checkpoint),
+        keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=backup is not None),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False),
         MaskImages(
             os.path.join(workdir, "tensorboard"),
@@ -145,19 +225,23 @@ def train_and_evaluate(config, workdir):
             every=config.eval.tensorboard_images_every,
             names=valid_split.names[: len(preview_images)],
         ),
-        keras.callbacks.TerminateOnNaN(),
     ]
-    model.fit(
-        train_data,
-        validation_data=valid_data,
-        epochs=config.epochs,
-        callbacks=callbacks,
-        verbose=1 if sys.stdout.isatty() else 2,
-        shuffle=False,  # the tf.data pipeline shuffles, from the seed
-    )
+    if initial_epoch < config.epochs:
+        model.fit(
+            train_data,
+            validation_data=valid_data,
+            initial_epoch=initial_epoch,
+            epochs=config.epochs,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=callbacks,
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
     with open(os.path.join(checkpoints, "best.keras.json")) as handle:
         print(f"Selected checkpoint: {json.load(handle)}")
-    return evaluate_workdir(config, workdir, None, splits)
+    summaries = evaluate_workdir(config, workdir, None, splits)
+    with open(finished_path, "w") as handle:
+        json.dump({"epochs": config.epochs}, handle)
+    return summaries
 
 
 def evaluate_workdir(config, workdir, split_name=None, splits=None):
@@ -199,6 +283,7 @@ def main(argv):
         raise app.UsageError("--workdir is required")
     config = _CONFIG.value
     check_config(config)
+    from mmu_tf.callbacks import NonFiniteLossError
     from mmu_tf.data.samples import DataError
 
     try:
@@ -209,6 +294,9 @@ def main(argv):
     except (DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except NonFiniteLossError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(3)
 
 
 def run():

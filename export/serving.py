@@ -66,6 +66,19 @@ class ServingModule(tf.Module):
         }
 
     def _serve_float(self, images):
+        # 0-255 pixels sent as floats are the usual client mistake: fail with what to do,
+        # not with a confident answer on the wrong scale.
+        in_range = tf.logical_and(tf.reduce_all(images >= 0.0), tf.reduce_all(images <= 1.0))
+        check = tf.debugging.Assert(
+            in_range,
+            [
+                "images must be float32 RGB in [0, 1]: divide 0-255 pixels by 255. Min and max:",
+                tf.reduce_min(images),
+                tf.reduce_max(images),
+            ],
+        )
+        with tf.control_dependencies([check]):
+            images = tf.identity(images)
         outputs = self.model(images, training=False)
         return self._outputs(outputs["probabilities"], outputs["mask"])
 

@@ -77,13 +77,14 @@ def measure_pipeline(batch_size, num_images=16, epochs=4):
         images = [read_image(path) for path in paths]
         decode_seconds = time.perf_counter() - start
     split = LoadedSplit("bench", images, [None] * num_images, np.arange(num_images) % 2, paths, ["a", "b"])
-    dataset = training_dataset(split, glas.get_config().data, batch_size, seed=0)
-    for _ in dataset:  # the first epoch fills the resize cache
-        pass
+    dataset = training_dataset(split, glas.get_config().data, batch_size, seed=0, epochs=1 + epochs)
+    steps = -(-num_images // batch_size)
+    iterator = iter(dataset)
+    for _ in range(steps):  # the first epoch fills the resize cache
+        next(iterator)
     start = time.perf_counter()
-    for _ in range(epochs):
-        for _ in dataset:
-            pass
+    for _ in iterator:
+        pass
     return num_images / decode_seconds, epochs * num_images / (time.perf_counter() - start)
 
 

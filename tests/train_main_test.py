@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from tests.conftest import TINY_RUN as TINY
@@ -65,3 +66,77 @@ def test_missing_glas_root_names_the_flag(tmp_path):
     result = _run("--config=configs/glas.py", f"--workdir={tmp_path}", f"--config.data.root={tmp_path}/nowhere")
     assert result.returncode == 2
     assert "--config.data.root" in result.stderr and "nowhere" in result.stderr
+
+
+def test_a_finished_run_started_again_does_nothing(trained_workdir):
+    workdir, _ = trained_workdir
+    result = _run(*TINY, f"--workdir={workdir}", "--config.method.background=eem")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "nothing to do" in result.stdout and "Epoch" not in result.stdout
+
+
+def test_a_workdir_is_not_resumed_with_other_settings(trained_workdir):
+    workdir, _ = trained_workdir
+    result = _run(*TINY, f"--workdir={workdir}", "--config.method.background=eem", "--config.seed=7")
+    assert result.returncode == 2
+    assert "holds a run with other settings (seed: 0 -> 7)" in result.stderr
+
+
+# Long enough epochs (8 steps) that a kill usually lands inside one.
+RESUMABLE = [*TINY, "--config.epochs=4", "--config.data.num_images.train=32", "--config.eval.num_overlays=0"]
+
+
+def _history_epochs(workdir):
+    path = os.path.join(workdir, "history.csv")
+    if not os.path.isfile(path):
+        return []
+    with open(path) as handle:
+        return [int(line.split(",")[0]) for line in handle.read().splitlines()[1:] if line]
+
+
+def test_a_run_killed_mid_training_resumes_where_it_was_and_ends_as_if_never_killed(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    reference = str(tmp_path / "reference")
+    result = _run(*RESUMABLE, f"--workdir={reference}")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    workdir = str(tmp_path / "killed")
+    command = [sys.executable, "train_main.py", *RESUMABLE, f"--workdir={workdir}"]
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    process = subprocess.Popen(command, cwd=REPO, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    while len(_history_epochs(workdir)) < 2 and process.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    finished_before_kill = len(_history_epochs(workdir))
+    assert 2 <= finished_before_kill < 4, "the run ended before it could be killed mid-training"
+    with open(os.path.join(workdir, "backup", "state.json")) as handle:
+        backed_up_epoch = json.load(handle)["epoch"]
+
+    result = _run(*RESUMABLE, f"--workdir={workdir}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Resuming {workdir} at epoch {backed_up_epoch + 1}/4" in result.stdout
+    assert _history_epochs(workdir) == [0, 1, 2, 3]
+    # t and sigma were restored, not restarted: the last epoch logs the values of the reference run.
+    with open(os.path.join(workdir, "history.csv")) as handle, open(os.path.join(reference, "history.csv")) as other:
+        resumed_rows, reference_rows = handle.read().splitlines(), other.read().splitlines()
+    header = resumed_rows[0].split(",")
+    for column in ("t", "sigma", "loss", "val_accuracy"):
+        index = header.index(column)
+        resumed = [float(row.split(",")[index]) for row in resumed_rows[1:]]
+        expected = [float(row.split(",")[index]) for row in reference_rows[1:]]
+        np.testing.assert_allclose(resumed, expected, rtol=1e-4, atol=1e-5, err_msg=column)
+    for split in ("valid", "test"):
+        with open(os.path.join(workdir, "metrics", f"{split}.json")) as handle:
+            resumed = json.load(handle)
+        with open(os.path.join(reference, "metrics", f"{split}.json")) as handle:
+            expected = json.load(handle)
+        for key in ("classification_error", "f1_foreground", "f1_background"):
+            assert resumed[key] == pytest.approx(expected[key], abs=1e-3), (split, key)

@@ -47,8 +47,43 @@ def _resized(split, data_config, with_masks):
     return examples_dataset(split, with_masks).map(resize_example, num_parallel_calls=AUTOTUNE).cache()
 
 
-def training_dataset(split, data_config, batch_size, seed, with_masks=False):
-    """Shuffled, augmented batches `(images float32 [0, 1], labels[, masks])`.
+def _in_memory(dataset, with_masks):
+    """Runs `dataset` once and returns `fetch(index) -> (image, label, mask or None)` over its examples."""
+    images, labels, masks = [], [], []
+    for example in dataset.as_numpy_iterator():
+        images.append(example[0])
+        labels.append(example[1])
+        if with_masks:
+            masks.append(example[2].astype(np.uint8))
+    shapes = tf.constant(np.array([image.shape[:2] for image in images], np.int32))
+    labels = tf.constant(np.array(labels))
+
+    def flat(arrays):
+        values = tf.constant(np.concatenate([array.reshape(-1) for array in arrays]))
+        row_starts = tf.constant(np.cumsum([0] + [array.size for array in arrays]), tf.int64)
+        return values, row_starts
+
+    image_values, image_starts = flat(images)
+    mask_values, mask_starts = flat(masks) if with_masks else (None, None)
+
+    def fetch(index):
+        height, width = shapes[index][0], shapes[index][1]
+        image = tf.reshape(image_values[image_starts[index] : image_starts[index + 1]], (height, width, 3))
+        mask = None
+        if with_masks:
+            mask = tf.reshape(mask_values[mask_starts[index] : mask_starts[index + 1]], (height, width)) > 0
+        return image, labels[index], mask
+
+    return fetch
+
+
+def training_dataset(split, data_config, batch_size, seed, with_masks=False, initial_epoch=0, epochs=None):
+    """Shuffled, augmented batches `(images float32 [0, 1], labels[, masks])`, epoch after epoch.
+
+    Epoch `e`'s order and augmentation depend only on `(seed, e)`, so a run
+    resumed at epoch `e` sees exactly the batches an uninterrupted run would.
+    Each epoch ends with its own (possibly partial) batch: `ceil(N / batch_size)`
+    steps. `epochs=None` repeats without end (give `fit` its `steps_per_epoch`).
 
     Needs one training size: `data.crop_size`, `data.resize_mode="fixed"`, or
     images that all have the same size.
@@ -58,19 +93,28 @@ def training_dataset(split, data_config, batch_size, seed, with_masks=False):
             f"split {split.name!r} has images of different sizes: set --config.data.crop_size "
             "or --config.data.resize_mode=fixed so training batches have one size"
         )
-    dataset = _resized(split, data_config, with_masks)
-    dataset = dataset.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-    example_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    dataset = tf.data.Dataset.zip(dataset, example_seeds)
+    fetch = _in_memory(_resized(split, data_config, with_masks), with_masks)
+    size = len(split)
 
-    def augment_example(example, example_seed):
-        image, label = example[0], example[1]
-        mask = example[2] if with_masks else None
-        image, mask = augment(tf.cast(image, tf.float32) / 255.0, mask, example_seed, data_config)
-        return (image, label) if mask is None else (image, label, mask)
+    def one_epoch(epoch):
+        epoch_seed = tf.constant(seed, tf.int64) * 1_000_003 + epoch
+        # A stateless permutation: tf.data's shuffle cannot take this seed
+        # tensor when the global seed is 0.
+        order = tf.argsort(tf.random.stateless_uniform([size], tf.stack([epoch_seed, 0])))
+        positions = tf.data.Dataset.range(size)
+        examples = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(tf.cast(order, tf.int64)), positions)
 
-    dataset = dataset.map(augment_example, num_parallel_calls=AUTOTUNE, deterministic=True)
-    return dataset.batch(batch_size).prefetch(AUTOTUNE)
+        def augment_example(index, position):
+            image, label, mask = fetch(index)
+            image, mask = augment(
+                tf.cast(image, tf.float32) / 255.0, mask, tf.stack([epoch_seed, position]), data_config
+            )
+            return (image, label) if mask is None else (image, label, mask)
+
+        return examples.map(augment_example, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
+
+    last_epoch = initial_epoch + epochs if epochs is not None else tf.int64.max
+    return tf.data.Dataset.range(initial_epoch, last_epoch).flat_map(one_epoch).prefetch(AUTOTUNE)
 
 
 def has_uniform_size(split, data_config):

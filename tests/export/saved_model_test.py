@@ -119,3 +119,18 @@ def test_version_must_be_positive(exported):
     folder, _, model, data_config = exported
     with pytest.raises(ValueError, match="--version must be a positive integer"):
         export_saved_model(model, data_config, str(folder / "other"), version=0)
+
+
+def test_bad_requests_fail_with_a_message_that_says_what_is_expected(exported):
+    _, path, _, _ = exported
+    loaded = tf.saved_model.load(path)
+    serve_float, serve_bytes = loaded.signatures["serving_default"], loaded.signatures["serving_bytes"]
+    pixels = np.random.default_rng(0).integers(0, 256, (1, 32, 32, 3))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"in \[0, 1\]: divide 0-255 pixels by 255"):
+        serve_float(images=tf.constant(pixels, tf.float32))
+    with pytest.raises((TypeError, ValueError), match="float32"):
+        serve_float(images=tf.constant(pixels, tf.int32))
+    with pytest.raises((TypeError, ValueError), match=r"None, None, None, 3"):
+        serve_float(images=tf.zeros((32, 32, 3)))
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        serve_bytes(images=tf.constant([b"not an image"]))
