@@ -72,6 +72,12 @@ def check_config(config):
         )
     if config.precision not in ("auto", "float32", "bfloat16", "float16"):
         problems.append(f"--config.precision must be auto, float32, bfloat16 or float16 (got {config.precision!r})")
+    from mmu_tf.distribution import DISTRIBUTIONS
+
+    if config.distribution not in DISTRIBUTIONS:
+        problems.append(f"--config.distribution must be one of {DISTRIBUTIONS} (got {config.distribution!r})")
+    if config.cpu_devices < 1:
+        problems.append(f"--config.cpu_devices must be >= 1 (got {config.cpu_devices})")
     if problems:
         raise app.UsageError("; ".join(problems))
 
@@ -145,10 +151,12 @@ def train_and_evaluate(config, workdir):
         TrainingBackup,
     )
     from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
+    from mmu_tf.distribution import build_strategy, split_cpu, synchronize_batch_norm
     from mmu_tf.models import build_model
     from mmu_tf.optimization import build_optimizer
     from mmu_tf.precision import set_precision
 
+    split_cpu(config.cpu_devices)  # before TensorFlow creates its devices
     checkpoints = os.path.join(workdir, "checkpoints")
     backup_folder = os.path.join(workdir, "backup")
     finished_path = os.path.join(workdir, "finished.json")
@@ -184,13 +192,18 @@ def train_and_evaluate(config, workdir):
     train_data = training_dataset(train_split, config.data, config.batch_size, config.seed, initial_epoch=initial_epoch)
     valid_data = evaluation_dataset(valid_split, config.data, config.eval.batch_size)
     steps_per_epoch = -(-len(train_split) // config.batch_size)
-    model = build_model(config, class_names)
-    # Build the subclassed model on one batch so its weights exist before the
-    # first checkpoint.
-    model(next(iter(train_data))[0][:1])
-    model.compile(optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"))
-    if backup is not None:
-        TrainingBackup.restore(model, backup)
+    strategy = build_strategy(config.distribution)
+    with strategy.scope():
+        model = build_model(config, class_names)
+        # Build the subclassed model on one batch so its weights exist before the
+        # first checkpoint.
+        model(next(iter(train_data))[0][:1])
+        if strategy.num_replicas_in_sync > 1:
+            synchronize_batch_norm(model)
+            print(f"Training on {strategy.num_replicas_in_sync} replicas ({config.distribution}).")
+        model.compile(optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"))
+        if backup is not None:
+            TrainingBackup.restore(model, backup)
         print(
             f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup "
             f"(t = {float(model.barrier_t.numpy()):.4f}, sigma = {float(model.soft_mask.sigma.numpy()):.4f})."

@@ -53,6 +53,8 @@ def test_evaluate_without_a_checkpoint_says_so(tmp_path):
         ("--config.method.background=kl", "--config.method.background must be one of"),
         ("--config.epochs=0", "--config.epochs must be >= 1"),
         ("--config.precision=int8", "--config.precision must be"),
+        ("--config.distribution=tpu", "--config.distribution must be one of"),
+        ("--config.cpu_devices=0", "--config.cpu_devices must be >= 1"),
     ],
 )
 def test_bad_flags_fail_early_naming_the_flag(tmp_path, flag, message):
@@ -140,3 +142,10 @@ def test_a_run_killed_mid_training_resumes_where_it_was_and_ends_as_if_never_kil
             expected = json.load(handle)
         for key in ("classification_error", "f1_foreground", "f1_background"):
             assert resumed[key] == pytest.approx(expected[key], abs=1e-3), (split, key)
+
+
+def test_mirrored_training_over_two_logical_cpus_runs_end_to_end(tmp_path):
+    result = _run(*TINY, f"--workdir={tmp_path}", "--config.distribution=mirrored", "--config.cpu_devices=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Training on 2 replicas (mirrored)." in result.stdout
+    assert os.path.isfile(os.path.join(tmp_path, "metrics", "valid.json"))

@@ -237,7 +237,9 @@ class MaxMinModel(keras.Model):
         images, labels = data[0], data[1]
         with tf.GradientTape() as tape:
             total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(images, labels, training=True)
-            scaled_loss = self.optimizer.scale_loss(total)
+            # Replicas' gradients are summed: each contributes its share of the global mean.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled_loss = self.optimizer.scale_loss(total / replicas if replicas > 1 else total)
         gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
         logs = self._update_metrics(total, terms, labels, classifier_scores, localizer_scores)

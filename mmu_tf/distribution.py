@@ -1,0 +1,69 @@
+"""tf.distribute strategies for training: one device, the devices of one machine, or several machines.
+
+    strategy = build_strategy("mirrored")
+    with strategy.scope():
+        model = build_model(config, class_names)
+        synchronize_batch_norm(model)
+        model.compile(...)
+    model.fit(dataset)  # Keras splits each global batch over the replicas
+
+`MaxMinModel.train_step` divides its loss by the number of replicas, because
+the replicas' gradients are summed: the update is then the one a single
+device would make on the global batch.
+"""
+
+import tensorflow as tf
+
+DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
+
+
+def split_cpu(count):
+    """Splits the first CPU into `count` logical devices (to test mirrored training without GPUs).
+
+    Must run before TensorFlow initialises its devices (before any op runs).
+    """
+    if count <= 1:
+        return
+    cpus = tf.config.list_physical_devices("CPU")
+    tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def build_strategy(name):
+    """The strategy `--config.distribution` names.
+
+    - "none": TensorFlow's default strategy (one device).
+    - "mirrored": `MirroredStrategy` over this machine's GPUs, or over its
+      logical CPU devices when it has no GPU (see `split_cpu`).
+    - "multi_worker": `MultiWorkerMirroredStrategy`, configured by `TF_CONFIG`.
+    """
+    if name not in DISTRIBUTIONS:
+        raise ValueError(f"--config.distribution must be one of {DISTRIBUTIONS}. Received: {name!r}")
+    if name == "none":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = [device.name for device in tf.config.list_logical_devices("GPU")]
+        if not devices:
+            devices = [device.name for device in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.MultiWorkerMirroredStrategy()
+
+
+def synchronize_batch_norm(model):
+    """Makes every BatchNormalization layer average its batch statistics over the replicas.
+
+    Without it each replica normalises with the statistics of its share of
+    the batch, and training differs from one device on the global batch.
+    Returns the number of layers changed.
+    """
+    import keras
+
+    layers = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in layers:
+        layer.synchronized = True
+    return len(layers)
+
+
+def _all_layers(layer):
+    yield layer
+    for child in getattr(layer, "layers", None) or []:
+        yield from _all_layers(child)
