@@ -152,7 +152,7 @@ def train_and_evaluate(config, workdir):
     )
     from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
     from mmu_tf.distribution import build_strategy, split_cpu, synchronize_batch_norm
-    from mmu_tf.models import build_model
+    from mmu_tf.models import MaxMinModel, build_model
     from mmu_tf.optimization import build_optimizer
     from mmu_tf.precision import set_precision
 
@@ -204,15 +204,27 @@ def train_and_evaluate(config, workdir):
         model.compile(optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"))
         if backup is not None:
             TrainingBackup.restore(model, backup)
-        print(
-            f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup "
-            f"(t = {float(model.barrier_t.numpy()):.4f}, sigma = {float(model.soft_mask.sigma.numpy()):.4f})."
-        )
+        schedule_state = ""
+        if isinstance(model, MaxMinModel):
+            schedule_state = (
+                f" (t = {float(model.barrier_t.numpy()):.4f}, sigma = {float(model.soft_mask.sigma.numpy()):.4f})"
+            )
+        print(f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup{schedule_state}.")
         _truncate_history(os.path.join(workdir, "history.csv"), initial_epoch)
 
     preview_images = [
         (image.numpy() * 255).round().astype("uint8")[0] for image, _ in valid_data.unbatch().batch(1).take(4)
     ]
+    schedules = []
+    if isinstance(model, MaxMinModel):
+        schedules = [
+            AnnealVariable(lambda model: model.barrier_t, factor=config.method.t_factor, maximum=config.method.t_max),
+            AnnealVariable(
+                lambda model: model.soft_mask.sigma,
+                increment=config.method.sigma_increment,
+                maximum=config.method.sigma_max,
+            ),
+        ]
     best_checkpoint = BestCheckpoint(
         os.path.join(checkpoints, "best.keras"), best=backup.get("best", float("-inf")) if backup else float("-inf")
     )
@@ -222,12 +234,7 @@ def train_and_evaluate(config, workdir):
         # before the schedules below move them on.
         best_checkpoint,
         LastCheckpoint(os.path.join(checkpoints, "last.keras")),
-        AnnealVariable(lambda model: model.barrier_t, factor=config.method.t_factor, maximum=config.method.t_max),
-        AnnealVariable(
-            lambda model: model.soft_mask.sigma,
-            increment=config.method.sigma_increment,
-            maximum=config.method.sigma_max,
-        ),
+        *schedules,
         # After the schedules: the backup holds the t and sigma the next epoch starts with.
         TrainingBackup(backup_folder, best_checkpoint),
         keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=backup is not None),
@@ -246,6 +253,7 @@ def train_and_evaluate(config, workdir):
             initial_epoch=initial_epoch,
             epochs=config.epochs,
             steps_per_epoch=steps_per_epoch,
+            shuffle=False,  # the pipeline orders each epoch from the seed
             callbacks=callbacks,
             verbose=1 if sys.stdout.isatty() else 2,
         )

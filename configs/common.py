@@ -51,7 +51,11 @@ def base_config():
     config.model.dropout = 0.1
 
     config.method = ml_collections.ConfigDict()
+    # maxmin | cam_avg | cam_max | cam_lse | wildcat | grad_cam | deep_mil (paper Table 1).
     config.method.name = "maxmin"
+    config.method.lse_sharpness = 10.0  # CAM-LSE's r
+    config.method.mil_embedding_size = 256  # Deep MIL
+    config.method.mil_attention_size = 128
     config.method.background = "sem"  # sem | eem | none (paper Table 4)
     config.method.background_weight = 1e-7  # lambda of Eq. 7
     config.method.size_constraint = True  # the ASC log-barrier terms

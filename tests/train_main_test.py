@@ -149,3 +149,12 @@ def test_mirrored_training_over_two_logical_cpus_runs_end_to_end(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Training on 2 replicas (mirrored)." in result.stdout
     assert os.path.isfile(os.path.join(tmp_path, "metrics", "valid.json"))
+
+
+def test_a_baseline_method_trains_and_evaluates_through_the_same_command(tmp_path):
+    result = _run(*TINY, f"--workdir={tmp_path}", "--config.method.name=deep_mil")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(os.path.join(tmp_path, "metrics", "valid.json")) as handle:
+        metrics = json.load(handle)
+    assert 0.0 <= metrics["f1_background"] <= 100.0 and metrics["num_images"] == 4
+    assert "sigma" not in open(os.path.join(tmp_path, "history.csv")).readline()

@@ -1,0 +1,112 @@
+"""What every baseline of paper Table 1 shares: a classifier whose map, normalised, is the mask."""
+
+import keras
+import tensorflow as tf
+
+from mmu_tf import losses
+from mmu_tf.models.backbones import IMAGENET_MEAN, IMAGENET_STD
+
+
+def normalized_map(maps, image_size, epsilon=1e-6):
+    """Per-sample min-max normalisation of maps (B, h, w) to [0, 1], upsampled (bilinear) to `image_size`.
+
+    The one rule every baseline uses to turn its localisation map into the
+    soft mask the evaluation thresholds at 0.5.
+    """
+    maps = tf.cast(maps, tf.float32)
+    minimum = tf.reduce_min(maps, axis=(1, 2), keepdims=True)
+    maximum = tf.reduce_max(maps, axis=(1, 2), keepdims=True)
+    maps = (maps - minimum) / (maximum - minimum + epsilon)
+    return tf.squeeze(tf.image.resize(tf.expand_dims(maps, -1), image_size, method="bilinear"), -1)
+
+
+class WeaklySupervisedModel(keras.Model):
+    """Base of the baselines: ImageNet normalisation, cross-entropy training, the shared outputs.
+
+    A subclass implements `scores_and_map(normalized_images, training)`,
+    returning the logits (B, K) and its localisation map: per class (B, h, w, K),
+    in which case the predicted class's map is used, or one map (B, h, w).
+    `call` returns `{"probabilities": (B, K), "mask": (B, H, W)}` with the
+    mask given by `normalized_map`, like `MaxMinModel`, so the evaluation,
+    export and predict code serve every method.
+
+    Args:
+        backbone: a Keras model mapping images to features (B, h, w, C).
+        num_classes: int, K.
+        class_names: optional K names.
+    """
+
+    def __init__(self, backbone, num_classes, class_names=None, **kwargs):
+        super().__init__(**kwargs)
+        if class_names is not None and len(class_names) != num_classes:
+            raise ValueError(f"`class_names` must have {num_classes} names. Received: {list(class_names)}")
+        self.backbone = backbone
+        self.num_classes = int(num_classes)
+        self.class_names = list(class_names) if class_names is not None else None
+        self.normalization = keras.layers.Rescaling(
+            scale=[1.0 / std for std in IMAGENET_STD],
+            offset=[-mean / std for mean, std in zip(IMAGENET_MEAN, IMAGENET_STD)],
+            name="normalization",
+        )
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+    def scores_and_map(self, normalized_images, training=False):
+        raise NotImplementedError
+
+    def localization_map(self, normalized_images, scores, maps):
+        """The map (B, h, w) the mask is made of: by default the predicted class's map."""
+        if maps.shape.rank == 3:
+            return maps
+        predicted = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        return tf.gather(tf.cast(maps, tf.float32), predicted, axis=3, batch_dims=1)
+
+    def call(self, images, training=False):
+        normalized = self.normalization(images)
+        scores, maps = self.scores_and_map(normalized, training=training)
+        scores = tf.cast(scores, tf.float32)
+        mask = normalized_map(self.localization_map(normalized, scores, maps), tf.shape(images)[1:3])
+        return {"probabilities": tf.nn.softmax(scores, axis=-1), "mask": mask}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_metric]
+
+    def _loss(self, images, labels, training):
+        scores, _ = self.scores_and_map(self.normalization(images), training=training)
+        scores = tf.cast(scores, tf.float32)
+        return tf.reduce_mean(losses.cross_entropy(labels, scores)), scores
+
+    def _logs(self, loss, labels, scores):
+        self.loss_tracker.update_state(loss)
+        self.accuracy_metric.update_state(labels, scores)
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def train_step(self, data):
+        images, labels = data[0], data[1]
+        with tf.GradientTape() as tape:
+            loss, scores = self._loss(images, labels, training=True)
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            scaled_loss = self.optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
+        gradients = tape.gradient(scaled_loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        return self._logs(loss, labels, scores)
+
+    def test_step(self, data):
+        images, labels = data[0], data[1]
+        loss, scores = self._loss(images, labels, training=False)
+        return self._logs(loss, labels, scores)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "class_names": self.class_names,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)
