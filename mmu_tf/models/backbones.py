@@ -23,6 +23,24 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+def imagenet_normalization(name="normalization"):
+    """A layer computing `(x - mean) / std` with ImageNet statistics, for RGB inputs in [0, 1]."""
+    import keras
+
+    return keras.layers.Rescaling(
+        scale=[1.0 / std for std in IMAGENET_STD],
+        offset=[-mean / std for mean, std in zip(IMAGENET_MEAN, IMAGENET_STD)],
+        name=name,
+    )
+
+
+def with_backbone_deserialized(config):
+    """A model config whose serialised `backbone` entry is a Keras model again (for `from_config`)."""
+    import keras
+
+    return {**config, "backbone": keras.saving.deserialize_keras_object(config["backbone"])}
+
+
 def build_backbone(architecture="resnet18", pretrained=""):
     """Returns a keras-hub `ResNetBackbone` taking images of any size.
 

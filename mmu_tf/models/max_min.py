@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.layers import SoftMask, WildcatHead
-from mmu_tf.models.backbones import IMAGENET_MEAN, IMAGENET_STD
+from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
 
 BACKGROUND_TERMS = {
     "eem": losses.negative_entropy,
@@ -105,12 +105,7 @@ class MaxMinModel(keras.Model):
         self.initial_barrier_t = float(barrier_t)
         self.classifier_scale = float(classifier_scale)
 
-        # (x - mean) / std with ImageNet statistics, as x * scale + offset.
-        self.normalization = keras.layers.Rescaling(
-            scale=[1.0 / std for std in IMAGENET_STD],
-            offset=[-mean / std for mean, std in zip(IMAGENET_MEAN, IMAGENET_STD)],
-            name="normalization",
-        )
+        self.normalization = imagenet_normalization()
         head_settings = dict(
             num_classes=self.num_classes,
             modalities=modalities,
@@ -278,6 +273,4 @@ class MaxMinModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+        return cls(**with_backbone_deserialized(config))

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
-from mmu_tf.models.backbones import IMAGENET_MEAN, IMAGENET_STD
+from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
 
 
 def normalized_map(maps, image_size, epsilon=1e-6):
@@ -43,11 +43,7 @@ class WeaklySupervisedModel(keras.Model):
         self.backbone = backbone
         self.num_classes = int(num_classes)
         self.class_names = list(class_names) if class_names is not None else None
-        self.normalization = keras.layers.Rescaling(
-            scale=[1.0 / std for std in IMAGENET_STD],
-            offset=[-mean / std for mean, std in zip(IMAGENET_MEAN, IMAGENET_STD)],
-            name="normalization",
-        )
+        self.normalization = imagenet_normalization()
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
@@ -107,6 +103,4 @@ class WeaklySupervisedModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
-        return cls(**config)
+        return cls(**with_backbone_deserialized(config))
