@@ -37,8 +37,8 @@ def _folder_bytes(path):
     return sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(path) for name in names)
 
 
-def _build_forms(model, data_config, folder):
-    """Writes every deployable form under `folder`; returns `{format: (callable factory, size in bytes)}`."""
+def _build_forms(model, data_config, folder, formats):
+    """Writes the deployable `formats` under `folder`; returns `{format: (function of images, size in bytes)}`."""
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
 
@@ -47,28 +47,36 @@ def _build_forms(model, data_config, folder):
 
     keras_path = os.path.join(folder, "model.keras")
     model.save(keras_path)
-    saved_model_path = export_saved_model(model, data_config, os.path.join(folder, "saved_model"))
-    serving = tf.saved_model.load(saved_model_path).signatures["serving_default"]
-    compiled = tf.function(lambda images: model(images, training=False))
 
-    def tflite_runner(quantization):
+    def keras_eager():
+        return (lambda images: model(images, training=False)["mask"].numpy()), os.path.getsize(keras_path)
+
+    def keras_compiled():
+        compiled = tf.function(lambda images: model(images, training=False))
+        return (lambda images: compiled(images)["mask"].numpy()), os.path.getsize(keras_path)
+
+    def saved_model():
+        path = export_saved_model(model, data_config, os.path.join(folder, "saved_model"))
+        serving = tf.saved_model.load(path).signatures["serving_default"]
+        return (lambda images: serving(images=images)["mask"].numpy()), _folder_bytes(path)
+
+    def tflite(quantization):
         path = os.path.join(folder, f"model_{quantization}.tflite")
         export_tflite(model, path, quantization)
         runner = Interpreter(model_path=path, num_threads=os.cpu_count()).get_signature_runner("serving_default")
         return (lambda images: runner(images=images)), os.path.getsize(path)
 
-    float_runner, float_bytes = tflite_runner("none")
-    dynamic_runner, dynamic_bytes = tflite_runner("dynamic")
-    return {
-        "keras_eager": (lambda images: model(images, training=False)["mask"].numpy(), os.path.getsize(keras_path)),
-        "keras_compiled": (lambda images: compiled(images)["mask"].numpy(), os.path.getsize(keras_path)),
-        "saved_model": (lambda images: serving(images=images)["mask"].numpy(), _folder_bytes(saved_model_path)),
-        "tflite_float": (float_runner, float_bytes),
-        "tflite_dynamic": (dynamic_runner, dynamic_bytes),
+    builders = {
+        "keras_eager": keras_eager,
+        "keras_compiled": keras_compiled,
+        "saved_model": saved_model,
+        "tflite_float": lambda: tflite("none"),
+        "tflite_dynamic": lambda: tflite("dynamic"),
     }
+    return {name: builders[name]() for name in formats}
 
 
-def measure(model, data_config, repeats, shapes=SHAPES):
+def measure(model, data_config, repeats, shapes=SHAPES, formats=FORMATS):
     """`{format: {"size_mb": ..., "<shape>_ms": ...}}` for every format and shape (`{name: (height, width)}`)."""
     import numpy as np
 
@@ -76,7 +84,7 @@ def measure(model, data_config, repeats, shapes=SHAPES):
     images = {name: rng.random((1, height, width, 3), np.float32) for name, (height, width) in shapes.items()}
     results = {}
     with tempfile.TemporaryDirectory() as folder:
-        for name, (function, size) in _build_forms(model, data_config, folder).items():
+        for name, (function, size) in _build_forms(model, data_config, folder, formats).items():
             results[name] = {"size_mb": size / 2**20}
             for shape, batch in images.items():
                 results[name][f"{shape}_ms"] = 1000 * _seconds_per_call(lambda f=function, b=batch: f(b), repeats)
