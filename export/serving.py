@@ -66,6 +66,9 @@ class ServingModule(tf.Module):
         }
 
     def _serve_float(self, images):
+        # Checked at run time: a client that bypasses the signature's shape (a
+        # rank-3 image) gets this message rather than a failure deep in the model.
+        images = tf.ensure_shape(images, [None, None, None, 3], name="images_must_be_N_H_W_3")
         # 0-255 pixels sent as floats are the usual client mistake: fail with what to do,
         # not with a confident answer on the wrong scale.
         in_range = tf.logical_and(tf.reduce_all(images >= 0.0), tf.reduce_all(images <= 1.0))
