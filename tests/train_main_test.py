@@ -144,13 +144,6 @@ def test_a_run_killed_mid_training_resumes_where_it_was_and_ends_as_if_never_kil
             assert resumed[key] == pytest.approx(expected[key], abs=1e-3), (split, key)
 
 
-def test_mirrored_training_over_two_logical_cpus_runs_end_to_end(tmp_path):
-    result = _run(*TINY, f"--workdir={tmp_path}", "--config.distribution=mirrored", "--config.cpu_devices=2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "Training on 2 replicas (mirrored)." in result.stdout
-    assert os.path.isfile(os.path.join(tmp_path, "metrics", "valid.json"))
-
-
 def test_a_baseline_method_trains_and_evaluates_through_the_same_command(tmp_path):
     result = _run(*TINY, f"--workdir={tmp_path}", "--config.method.name=deep_mil")
     assert result.returncode == 0, result.stderr[-3000:]
