@@ -17,6 +17,16 @@ import tensorflow as tf
 DISTRIBUTIONS = ("none", "mirrored", "multi_worker")
 
 
+def scale_for_replicas(loss):
+    """The per-replica mean loss divided by the number of replicas in sync (unchanged on one device).
+
+    The replicas' gradients are summed, so each must contribute its share of
+    the global mean; Keras scales its own compiled losses so, not hand-written ones.
+    """
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    return loss / replicas if replicas > 1 else loss
+
+
 def split_cpu(count):
     """Splits the first CPU into `count` logical devices (to test mirrored training without GPUs).
 

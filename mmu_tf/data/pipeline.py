@@ -59,9 +59,8 @@ def _in_memory(dataset, with_masks):
     labels = tf.constant(np.array(labels))
 
     def flat(arrays):
-        values = tf.constant(np.concatenate([array.reshape(-1) for array in arrays]))
-        row_starts = tf.constant(np.cumsum([0] + [array.size for array in arrays]), tf.int64)
-        return values, row_starts
+        ragged = _ragged(arrays)
+        return ragged.flat_values, ragged.row_splits
 
     image_values, image_starts = flat(images)
     mask_values, mask_starts = flat(masks) if with_masks else (None, None)

@@ -4,6 +4,14 @@ import keras
 import tensorflow as tf
 
 
+def min_max_per_sample(maps, epsilon=1e-6):
+    """Min-max normalises each sample of `maps` (B, H, W) to [0, 1], in float32; `epsilon` keeps a flat map finite."""
+    maps = tf.cast(maps, tf.float32)
+    minimum = tf.reduce_min(maps, axis=(1, 2), keepdims=True)
+    maximum = tf.reduce_max(maps, axis=(1, 2), keepdims=True)
+    return (maps - minimum) / (maximum - minimum + epsilon)
+
+
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class SoftMask(keras.layers.Layer):
     """Turns a foreground map into a pseudo-binary mask (paper Eq. 12).
@@ -51,10 +59,7 @@ class SoftMask(keras.layers.Layer):
 
     def normalize(self, maps):
         """Min-max normalises each sample of `maps` (B, H, W) to [0, 1]."""
-        maps = tf.cast(maps, tf.float32)
-        minimum = tf.reduce_min(maps, axis=(1, 2), keepdims=True)
-        maximum = tf.reduce_max(maps, axis=(1, 2), keepdims=True)
-        return (maps - minimum) / (maximum - minimum + self.epsilon)
+        return min_max_per_sample(maps, self.epsilon)
 
     def call(self, inputs):
         normalized = self.normalize(inputs)

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
+from mmu_tf.distribution import scale_for_replicas
 from mmu_tf.layers import SoftMask, WildcatHead
 from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
 
@@ -232,9 +233,7 @@ class MaxMinModel(keras.Model):
         images, labels = data[0], data[1]
         with tf.GradientTape() as tape:
             total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(images, labels, training=True)
-            # Replicas' gradients are summed: each contributes its share of the global mean.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled_loss = self.optimizer.scale_loss(total / replicas if replicas > 1 else total)
+            scaled_loss = self.optimizer.scale_loss(scale_for_replicas(total))
         gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
         logs = self._update_metrics(total, terms, labels, classifier_scores, localizer_scores)

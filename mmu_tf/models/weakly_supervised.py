@@ -4,6 +4,8 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
+from mmu_tf.distribution import scale_for_replicas
+from mmu_tf.layers.soft_mask import min_max_per_sample
 from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
 
 
@@ -13,10 +15,7 @@ def normalized_map(maps, image_size, epsilon=1e-6):
     The one rule every baseline uses to turn its localisation map into the
     soft mask the evaluation thresholds at 0.5.
     """
-    maps = tf.cast(maps, tf.float32)
-    minimum = tf.reduce_min(maps, axis=(1, 2), keepdims=True)
-    maximum = tf.reduce_max(maps, axis=(1, 2), keepdims=True)
-    maps = (maps - minimum) / (maximum - minimum + epsilon)
+    maps = min_max_per_sample(maps, epsilon)
     return tf.squeeze(tf.image.resize(tf.expand_dims(maps, -1), image_size, method="bilinear"), -1)
 
 
@@ -50,7 +49,7 @@ class WeaklySupervisedModel(keras.Model):
     def scores_and_map(self, normalized_images, training=False):
         raise NotImplementedError
 
-    def localization_map(self, normalized_images, scores, maps):
+    def localization_map(self, scores, maps):
         """The map (B, h, w) the mask is made of: by default the predicted class's map."""
         if maps.shape.rank == 3:
             return maps
@@ -61,7 +60,7 @@ class WeaklySupervisedModel(keras.Model):
         normalized = self.normalization(images)
         scores, maps = self.scores_and_map(normalized, training=training)
         scores = tf.cast(scores, tf.float32)
-        mask = normalized_map(self.localization_map(normalized, scores, maps), tf.shape(images)[1:3])
+        mask = normalized_map(self.localization_map(scores, maps), tf.shape(images)[1:3])
         return {"probabilities": tf.nn.softmax(scores, axis=-1), "mask": mask}
 
     @property
@@ -82,8 +81,7 @@ class WeaklySupervisedModel(keras.Model):
         images, labels = data[0], data[1]
         with tf.GradientTape() as tape:
             loss, scores = self._loss(images, labels, training=True)
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
-            scaled_loss = self.optimizer.scale_loss(loss / replicas if replicas > 1 else loss)
+            scaled_loss = self.optimizer.scale_loss(scale_for_replicas(loss))
         gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
         return self._logs(loss, labels, scores)
