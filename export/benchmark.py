@@ -12,6 +12,7 @@ the weights. Prints a Markdown table and writes the figures as JSON.
 
 import json
 import os
+import sys
 import tempfile
 import time
 
@@ -108,7 +109,11 @@ def main(argv):
     if flags.FLAGS.workdir:
         from mmu_tf.workdir import load_workdir
 
-        model, data_config = load_workdir(flags.FLAGS.workdir)
+        try:
+            model, data_config = load_workdir(flags.FLAGS.workdir)
+        except FileNotFoundError as error:
+            print(f"error: {error}", file=sys.stderr)
+            sys.exit(2)
     else:
         import keras
         import numpy as np
