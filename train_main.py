@@ -152,7 +152,7 @@ def train_and_evaluate(config, workdir):
     )
     from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
     from mmu_tf.distribution import build_strategy, split_cpu, synchronize_batch_norm
-    from mmu_tf.models import MaxMinModel, build_model
+    from mmu_tf.models import METHODS_WITH_MASKS, MaxMinModel, build_model
     from mmu_tf.optimization import build_optimizer
     from mmu_tf.precision import set_precision
 
@@ -189,8 +189,11 @@ def train_and_evaluate(config, workdir):
     )
 
     # Endless, and indexed by epoch: a resumed run gets the batches it would have had.
-    train_data = training_dataset(train_split, config.data, config.batch_size, config.seed, initial_epoch=initial_epoch)
-    valid_data = evaluation_dataset(valid_split, config.data, config.eval.batch_size)
+    with_masks = config.method.name in METHODS_WITH_MASKS
+    train_data = training_dataset(
+        train_split, config.data, config.batch_size, config.seed, with_masks=with_masks, initial_epoch=initial_epoch
+    )
+    valid_data = evaluation_dataset(valid_split, config.data, config.eval.batch_size, with_masks=with_masks)
     steps_per_epoch = -(-len(train_split) // config.batch_size)
     strategy = build_strategy(config.distribution)
     with strategy.scope():
@@ -213,7 +216,7 @@ def train_and_evaluate(config, workdir):
         _truncate_history(os.path.join(workdir, "history.csv"), initial_epoch)
 
     preview_images = [
-        (image.numpy() * 255).round().astype("uint8")[0] for image, _ in valid_data.unbatch().batch(1).take(4)
+        (batch[0].numpy() * 255).round().astype("uint8")[0] for batch in valid_data.unbatch().batch(1).take(4)
     ]
     schedules = []
     if isinstance(model, MaxMinModel):
@@ -226,7 +229,9 @@ def train_and_evaluate(config, workdir):
             ),
         ]
     best_checkpoint = BestCheckpoint(
-        os.path.join(checkpoints, "best.keras"), best=backup.get("best", float("-inf")) if backup else float("-inf")
+        os.path.join(checkpoints, "best.keras"),
+        monitor=getattr(model, "selection_metric", "val_accuracy"),
+        best=backup.get("best", float("-inf")) if backup else float("-inf"),
     )
     callbacks = [
         StopOnNonFiniteLoss(),

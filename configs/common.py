@@ -51,11 +51,14 @@ def base_config():
     config.model.dropout = 0.1
 
     config.method = ml_collections.ConfigDict()
-    # maxmin | cam_avg | cam_max | cam_lse | wildcat | grad_cam | deep_mil (paper Table 1).
+    # maxmin | cam_avg | cam_max | cam_lse | wildcat | gradcam | deep_mil | erase | pn
+    # | unet (full supervision) | all_ones (paper Table 1).
     config.method.name = "maxmin"
     config.method.lse_sharpness = 10.0  # CAM-LSE's r
     config.method.mil_embedding_size = 256  # Deep MIL
     config.method.mil_attention_size = 128
+    config.method.erase_fraction = 0.2  # ERASE: the top fraction of the map's range erased
+    config.method.pn_penalty_weight = 1e-5  # PN's lambda
     config.method.background = "sem"  # sem | eem | none (paper Table 4)
     config.method.background_weight = 1e-7  # lambda of Eq. 7
     config.method.size_constraint = True  # the ASC log-barrier terms

@@ -95,3 +95,20 @@ def size_balance(foreground_mask, t, normalize=False):
     """
     foreground, background = mask_sizes(foreground_mask, normalize=normalize)
     return extended_log_barrier(-foreground, t) + extended_log_barrier(-background, t)
+
+
+def size_penalty(sizes, lower, upper):
+    """Quadratic penalty of sizes outside `[lower, upper]` (Kervadec et al., MedIA 2019, Eq. 3).
+
+    `(s - lower)^2` below the bounds, `(s - upper)^2` above, 0 inside;
+    elementwise, float32. `upper` may be `inf` (no upper bound): the two sides
+    are written as ReLUs so an infinite bound gives a zero gradient, not NaN.
+
+    Example:
+    >>> size_penalty([0.0, 5.0, 12.0], lower=1.0, upper=10.0).numpy()
+    array([1., 0., 4.], dtype=float32)
+    """
+    sizes = tf.cast(sizes, tf.float32)
+    below = tf.nn.relu(tf.cast(lower, tf.float32) - sizes)
+    above = tf.nn.relu(sizes - tf.cast(upper, tf.float32))
+    return tf.square(below) + tf.square(above)

@@ -121,12 +121,12 @@ def has_uniform_size(split, data_config):
     return data_config.resize_mode == "fixed" or len({image.shape for image in split.images}) == 1
 
 
-def evaluation_dataset(split, data_config, batch_size):
-    """Batches `(images float32 [0, 1], labels)` in split order, resized, not augmented.
+def evaluation_dataset(split, data_config, batch_size, with_masks=False):
+    """Batches `(images float32 [0, 1], labels[, masks bool])` in split order, resized, not augmented.
 
     Images of different sizes go one per batch (the model is fully convolutional).
     """
     batch_size = batch_size if has_uniform_size(split, data_config) else 1
-    dataset = _resized(split, data_config, with_masks=False)
-    dataset = dataset.map(lambda image, label: (tf.cast(image, tf.float32) / 255.0, label))
+    dataset = _resized(split, data_config, with_masks=with_masks)
+    dataset = dataset.map(lambda image, *rest: (tf.cast(image, tf.float32) / 255.0, *rest))
     return dataset.batch(batch_size).prefetch(AUTOTUNE)

@@ -1,15 +1,21 @@
 """Models: the shared backbone, the Max-Min method, and the baselines of paper Table 1."""
 
+from mmu_tf.models.all_ones import AllOnesModel
 from mmu_tf.models.backbones import build_backbone
 from mmu_tf.models.class_activation import ClassActivationModel
 from mmu_tf.models.deep_mil import DeepMilModel
+from mmu_tf.models.erasing import ErasingModel
 from mmu_tf.models.grad_cam import GradCamModel
 from mmu_tf.models.max_min import MaxMinModel
+from mmu_tf.models.presence_constraints import PresenceConstraintModel
+from mmu_tf.models.unet import UNetModel
 from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
 
 # --config.method.name -> the pooling of a ClassActivationModel.
 CAM_POOLINGS = {"cam_avg": "avg", "cam_max": "max", "cam_lse": "lse", "wildcat": "wildcat"}
-METHODS = ("maxmin", *CAM_POOLINGS, "grad_cam", "deep_mil")
+METHODS = ("maxmin", *CAM_POOLINGS, "gradcam", "deep_mil", "erase", "pn", "unet", "all_ones")
+# The methods whose training batches carry the true masks (full supervision).
+METHODS_WITH_MASKS = ("unet",)
 
 
 def build_model(config, class_names):
@@ -21,8 +27,10 @@ def build_model(config, class_names):
     name = config.method.name
     if name not in METHODS:
         raise ValueError(f"`--config.method.name` must be one of {METHODS}. Received: {name!r}")
-    backbone = build_backbone(config.model.backbone, config.model.pretrained)
     common = dict(num_classes=len(class_names), class_names=list(class_names))
+    if name == "all_ones":
+        return AllOnesModel(**common)
+    backbone = build_backbone(config.model.backbone, config.model.pretrained)
     wildcat = dict(
         modalities=config.model.modalities,
         kmax=config.model.kmax,
@@ -34,8 +42,14 @@ def build_model(config, class_names):
         return ClassActivationModel(
             backbone, pooling=CAM_POOLINGS[name], lse_sharpness=config.method.lse_sharpness, **common, **wildcat
         )
-    if name == "grad_cam":
+    if name == "gradcam":
         return GradCamModel(backbone, **common)
+    if name == "erase":
+        return ErasingModel(backbone, erase_fraction=config.method.erase_fraction, **common, **wildcat)
+    if name == "pn":
+        return PresenceConstraintModel(backbone, penalty_weight=config.method.pn_penalty_weight, **common, **wildcat)
+    if name == "unet":
+        return UNetModel(backbone, **common)
     if name == "deep_mil":
         return DeepMilModel(
             backbone,
@@ -60,10 +74,15 @@ def build_model(config, class_names):
 
 __all__ = [
     "METHODS",
+    "METHODS_WITH_MASKS",
+    "AllOnesModel",
     "ClassActivationModel",
     "DeepMilModel",
+    "ErasingModel",
     "GradCamModel",
     "MaxMinModel",
+    "PresenceConstraintModel",
+    "UNetModel",
     "WeaklySupervisedModel",
     "build_backbone",
     "build_model",

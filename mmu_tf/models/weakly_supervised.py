@@ -29,11 +29,21 @@ class WeaklySupervisedModel(keras.Model):
     mask given by `normalized_map`, like `MaxMinModel`, so the evaluation,
     export and predict code serve every method.
 
+    A method with more than the cross-entropy overrides `compute_losses` and
+    names what it logs besides `loss` and `accuracy` in `extra_metrics`;
+    `selection_metric` is the validation log that selects its checkpoint, and
+    `needs_masks` says whether its batches must carry the true masks (only the
+    fully supervised U-Net).
+
     Args:
         backbone: a Keras model mapping images to features (B, h, w, C).
         num_classes: int, K.
         class_names: optional K names.
     """
+
+    extra_metrics = ()
+    selection_metric = "val_accuracy"
+    needs_masks = False
 
     def __init__(self, backbone, num_classes, class_names=None, **kwargs):
         super().__init__(**kwargs)
@@ -45,6 +55,7 @@ class WeaklySupervisedModel(keras.Model):
         self.normalization = imagenet_normalization()
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+        self.extra_trackers = [keras.metrics.Mean(name=name) for name in self.extra_metrics]
 
     def scores_and_map(self, normalized_images, training=False):
         raise NotImplementedError
@@ -65,31 +76,40 @@ class WeaklySupervisedModel(keras.Model):
 
     @property
     def metrics(self):
-        return [self.loss_tracker, self.accuracy_metric]
+        return [self.loss_tracker, self.accuracy_metric, *self.extra_trackers]
 
-    def _loss(self, images, labels, training):
+    def compute_losses(self, images, labels, masks=None, training=False):
+        """`(loss, logits (B, K) float32, {name in extra_metrics: value})` of a batch.
+
+        Here the cross-entropy of the class scores alone.
+        """
         scores, _ = self.scores_and_map(self.normalization(images), training=training)
         scores = tf.cast(scores, tf.float32)
-        return tf.reduce_mean(losses.cross_entropy(labels, scores)), scores
+        return tf.reduce_mean(losses.cross_entropy(labels, scores)), scores, {}
 
-    def _logs(self, loss, labels, scores):
+    def _logs(self, loss, labels, scores, extras):
         self.loss_tracker.update_state(loss)
         self.accuracy_metric.update_state(labels, scores)
+        for tracker in self.extra_trackers:
+            if tracker.name in extras:
+                tracker.update_state(extras[tracker.name])
         return {metric.name: metric.result() for metric in self.metrics}
 
     def train_step(self, data):
         images, labels = data[0], data[1]
+        masks = data[2] if len(data) > 2 else None
         with tf.GradientTape() as tape:
-            loss, scores = self._loss(images, labels, training=True)
+            loss, scores, extras = self.compute_losses(images, labels, masks, training=True)
             scaled_loss = self.optimizer.scale_loss(scale_for_replicas(loss))
         gradients = tape.gradient(scaled_loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
-        return self._logs(loss, labels, scores)
+        return self._logs(loss, labels, scores, extras)
 
     def test_step(self, data):
         images, labels = data[0], data[1]
-        loss, scores = self._loss(images, labels, training=False)
-        return self._logs(loss, labels, scores)
+        masks = data[2] if len(data) > 2 else None
+        loss, scores, extras = self.compute_losses(images, labels, masks, training=False)
+        return self._logs(loss, labels, scores, extras)
 
     def get_config(self):
         return {

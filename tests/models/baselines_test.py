@@ -95,3 +95,111 @@ def test_a_baseline_fit_lowers_its_loss():
     history = model.fit(data.repeat(), steps_per_epoch=2, epochs=4, verbose=0).history
     assert history["loss"][-1] < history["loss"][0]
     assert set(history) == {"loss", "accuracy"}
+
+
+def test_erase_top_region_erases_exactly_the_top_of_the_range():
+    from mmu_tf.models.erasing import erase_top_region
+
+    images = np.random.default_rng(0).normal(size=(1, 3, 3, 3)).astype("float32")
+    heat = np.array([[[0.0, 0.79, 0.8], [0.5, 1.0, 0.2], [0.81, 0.1, 0.3]]], "float32")
+    erased, region = erase_top_region(images, heat, 0.2)
+    expected = heat >= 0.8
+    np.testing.assert_array_equal(region.numpy(), expected)
+    np.testing.assert_array_equal(erased.numpy()[expected], 0.0)
+    np.testing.assert_array_equal(erased.numpy()[~expected], images[~expected])
+
+
+def test_erase_model_trains_on_the_image_erased_where_its_true_class_map_peaks():
+    from mmu_tf.models import ErasingModel
+    from mmu_tf.models.erasing import erase_top_region
+    from mmu_tf.models.weakly_supervised import normalized_map
+
+    keras.utils.set_random_seed(0)
+    model = ErasingModel(build_backbone("resnet18"), 2, dropout=0.0)
+    images = _images(size=96)
+    labels = np.array([0, 1])
+    normalized = model.normalization(images)
+    _, maps = model.scores_and_map(normalized)
+    heat = normalized_map(np.stack([maps.numpy()[index, :, :, label] for index, label in enumerate(labels)]), (96, 96))
+    erased, region = erase_top_region(normalized, heat, 0.2)
+    region = region.numpy()
+    assert 0 < region.sum() < region.size  # something, not everything, erased
+    changed = np.any(erased.numpy() != normalized.numpy(), axis=-1)
+    np.testing.assert_array_equal(changed, region)  # the erased input differs exactly in the top region
+    loss, _, extras = model.compute_losses(images, labels)
+    erased_scores, _ = model.scores_and_map(erased)
+    expected = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, erased_scores))
+    np.testing.assert_allclose(extras["cross_entropy_erased"].numpy(), expected.numpy(), rtol=1e-5)
+
+
+def test_size_penalty_is_zero_inside_its_bounds_and_quadratic_outside():
+    from mmu_tf.losses import size_penalty
+
+    sizes = np.array([0.0, 1.0, 50.0, 3.0, 0.0], "float32")
+    lower = np.array([1.0, 1.0, 1.0, 0.0, 0.0], "float32")
+    upper = np.array([np.inf, np.inf, np.inf, 0.0, 0.0], "float32")
+    np.testing.assert_array_equal(size_penalty(sizes, lower, upper).numpy(), [1.0, 0.0, 0.0, 9.0, 0.0])
+    variable = tf.Variable(sizes)
+    with tf.GradientTape() as tape:
+        penalty = tf.reduce_sum(size_penalty(variable, lower, upper))
+    np.testing.assert_array_equal(tape.gradient(penalty, variable).numpy(), [-2.0, 0.0, 0.0, 6.0, 0.0])
+
+
+def test_pn_penalty_is_zero_when_the_segmentation_obeys_presence_and_absence():
+    from mmu_tf.losses import size_penalty
+    from mmu_tf.models import PresenceConstraintModel
+
+    model = PresenceConstraintModel(build_backbone("resnet18"), 2)
+    # 2x2 cells over a 4x4 image (4 pixels per cell): class 1 holds one cell, class 0 none.
+    segmentation = np.zeros((1, 2, 2, 3), "float32")
+    segmentation[..., 0] = 1.0
+    segmentation[0, 0, 0] = [0.0, 0.0, 1.0]
+    sizes = model.class_sizes(segmentation, (4, 4)).numpy()
+    np.testing.assert_array_equal(sizes, [[0.0, 4.0]])
+    penalty = size_penalty(sizes, lower=[[0.0, 1.0]], upper=[[0.0, np.inf]]).numpy()
+    np.testing.assert_array_equal(penalty, [[0.0, 0.0]])
+    # The same image labelled class 0: class 0 is missing (1 below), class 1 is 4 pixels too many.
+    penalty = size_penalty(sizes, lower=[[1.0, 0.0]], upper=[[np.inf, 0.0]]).numpy()
+    np.testing.assert_array_equal(penalty, [[1.0, 16.0]])
+
+
+def test_unet_dice_by_hand():
+    from mmu_tf.models.unet import foreground_dice
+
+    logits = np.array([[[1.0, -1.0], [2.0, -3.0]], [[-1.0, -1.0], [-1.0, -1.0]]], "float32")
+    masks = np.array([[[True, True], [False, False]], [[False, False], [False, False]]])
+    # Image 0: predicted {(0,0), (1,0)}, true {(0,0), (0,1)}: 2 * 1 / 4. Image 1: both empty -> 1.
+    np.testing.assert_allclose(foreground_dice(logits, masks).numpy(), [0.5, 1.0])
+
+
+@pytest.mark.parametrize("name", ["erase", "pn", "unet", "all_ones"])
+def test_new_baselines_train_a_few_steps_on_the_embedded_data(name):
+    from mmu_tf.data.pipeline import training_dataset
+    from mmu_tf.data.synthetic import make_synthetic_split
+    from mmu_tf.models import METHODS_WITH_MASKS
+
+    config = demo.get_config()
+    config.method.name = name
+    keras.utils.set_random_seed(0)
+    split = make_synthetic_split("train", 8, image_size=64, seed=0)
+    data = training_dataset(split, config.data, 4, seed=0, with_masks=name in METHODS_WITH_MASKS, epochs=1)
+    model = build_model(config, split.class_names)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    history = model.fit(data.repeat(), steps_per_epoch=2, epochs=3, verbose=0).history
+    assert set(history) == {"loss", "accuracy", *model.extra_metrics}
+    assert all(np.isfinite(value) for values in history.values() for value in values)
+    if name != "all_ones":  # balanced classes: its prior starts, and stays, at the optimum
+        assert history["loss"][-1] < history["loss"][0]
+    mask = model(_images(size=64))["mask"].numpy()
+    assert mask.shape == (2, 64, 64) and mask.min() >= 0.0 and mask.max() <= 1.0
+
+
+def test_all_ones_learns_the_class_prior():
+    from mmu_tf.models import AllOnesModel
+
+    model = AllOnesModel(num_classes=2)
+    model.compile(optimizer=keras.optimizers.SGD(1.0))
+    images = np.zeros((8, 4, 4, 3), "float32")
+    labels = np.array([1, 1, 1, 1, 1, 1, 0, 0])
+    model.fit(images, labels, batch_size=8, epochs=200, verbose=0)
+    np.testing.assert_allclose(model(images[:1])["probabilities"].numpy()[0], [0.25, 0.75], atol=1e-2)

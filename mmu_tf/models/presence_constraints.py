@@ -1,0 +1,78 @@
+"""PN: constrained-CNN losses with presence / non-presence size bounds (Kervadec et al., MedIA 2019)."""
+
+import keras
+import tensorflow as tf
+
+from mmu_tf import losses
+from mmu_tf.models.class_activation import ClassActivationModel
+
+
+@keras.saving.register_keras_serializable(package="mmu_tf")
+class PresenceConstraintModel(ClassActivationModel):
+    """PN: a per-pixel segmentation whose class sizes are bounded by the image label only.
+
+    The WILDCAT head (paper §4.1b) gives the class maps A_k (B, h, w, K) and
+    the class scores; a 1x1 convolution adds a background map. A per-pixel
+    softmax over (background, A_1..A_K) is the segmentation S. With s_k the
+    size of class k in input pixels (`sum S_k` times the pixels per cell),
+    the image's class must be present, `s_y >= 1`, and every other class
+    absent, `s_k <= 0`; violations cost the quadratic penalty of Kervadec et
+    al. (`losses.size_penalty`). Loss: `CE + lambda * sum_k penalty(s_k)`,
+    lambda = 1e-5 as in the paper. No upper bound on the present class is
+    what the paper blames for PN's large regions (§5).
+
+    Mask rule (a segmentation, not a CAM): the foreground probability
+    `1 - S_background`, upsampled bilinearly, not min-max normalised, 0.5
+    threshold.
+
+    Args:
+        penalty_weight: lambda.
+
+    Example:
+    >>> model = PresenceConstraintModel(build_backbone("resnet18"), num_classes=2)
+    >>> model(np.zeros((1, 64, 64, 3), "float32"))["mask"].shape
+    TensorShape([1, 64, 64])
+    """
+
+    extra_metrics = ("size_penalty",)
+
+    def __init__(self, backbone, num_classes, class_names=None, penalty_weight=1e-5, **kwargs):
+        kwargs["pooling"] = "wildcat"
+        super().__init__(backbone, num_classes, class_names, **kwargs)
+        self.penalty_weight = float(penalty_weight)
+        self.background_map = keras.layers.Conv2D(1, 1, name="background_map")
+
+    def segmentation(self, normalized_images, training=False):
+        """`(scores (B, K), S (B, h, w, 1 + K) float32)`, channel 0 the background."""
+        features = self.backbone(normalized_images, training=training)
+        scores, class_maps = self.head(features, training=training)
+        logits = tf.concat([self.background_map(features), class_maps], axis=-1)
+        return tf.cast(scores, tf.float32), tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+
+    def class_sizes(self, segmentation, image_size):
+        """Sizes of the K classes in input pixels (B, K), float32."""
+        cells = tf.cast(tf.shape(segmentation)[1] * tf.shape(segmentation)[2], tf.float32)
+        pixels_per_cell = tf.cast(image_size[0] * image_size[1], tf.float32) / cells
+        return tf.reduce_sum(segmentation[..., 1:], axis=(1, 2)) * pixels_per_cell
+
+    def compute_losses(self, images, labels, masks=None, training=False):
+        scores, segmentation = self.segmentation(self.normalization(images), training=training)
+        present = tf.one_hot(tf.cast(labels, tf.int32), self.num_classes) > 0
+        # Present: [1, inf); absent: [0, 0].
+        lower = tf.where(present, 1.0, 0.0)
+        upper = tf.where(present, float("inf"), 0.0)
+        sizes = self.class_sizes(segmentation, tf.shape(images)[1:3])
+        penalty = tf.reduce_mean(tf.reduce_sum(losses.size_penalty(sizes, lower, upper), axis=-1))
+        loss = tf.reduce_mean(losses.cross_entropy(labels, scores)) + self.penalty_weight * penalty
+        return loss, scores, {"size_penalty": penalty}
+
+    def call(self, images, training=False):
+        scores, segmentation = self.segmentation(self.normalization(images), training=training)
+        foreground = 1.0 - segmentation[..., :1]
+        mask = tf.image.resize(foreground, tf.shape(images)[1:3], method="bilinear")[..., 0]
+        return {"probabilities": tf.nn.softmax(scores, axis=-1), "mask": tf.clip_by_value(mask, 0.0, 1.0)}
+
+    def get_config(self):
+        config = {**super().get_config(), "penalty_weight": self.penalty_weight}
+        config.pop("pooling")
+        return config
