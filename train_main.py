@@ -207,13 +207,13 @@ def train_and_evaluate(config, workdir):
         model.compile(optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"))
         if backup is not None:
             TrainingBackup.restore(model, backup)
-        schedule_state = ""
-        if isinstance(model, MaxMinModel):
-            schedule_state = (
-                f" (t = {float(model.barrier_t.numpy()):.4f}, sigma = {float(model.soft_mask.sigma.numpy()):.4f})"
-            )
-        print(f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup{schedule_state}.")
-        _truncate_history(os.path.join(workdir, "history.csv"), initial_epoch)
+            schedule_state = ""
+            if isinstance(model, MaxMinModel):
+                schedule_state = (
+                    f" (t = {float(model.barrier_t.numpy()):.4f}, sigma = {float(model.soft_mask.sigma.numpy()):.4f})"
+                )
+            print(f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup{schedule_state}.")
+            _truncate_history(os.path.join(workdir, "history.csv"), initial_epoch)
 
     preview_images = [
         (batch[0].numpy() * 255).round().astype("uint8")[0] for batch in valid_data.unbatch().batch(1).take(4)
