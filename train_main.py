@@ -264,7 +264,8 @@ def train_and_evaluate(config, workdir):
         )
     with open(os.path.join(checkpoints, "best.keras.json")) as handle:
         print(f"Selected checkpoint: {json.load(handle)}")
-    summaries = evaluate_workdir(config, workdir, None, splits)
+    evaluated = {name: split for name, split in splits.items() if name in config.data.eval_splits}
+    summaries = evaluate_workdir(config, workdir, None, evaluated)
     with open(finished_path, "w") as handle:
         json.dump({"epochs": config.epochs}, handle)
     return summaries

@@ -77,6 +77,7 @@ def base_config():
     config.optimizer.momentum = 0.9
     config.optimizer.nesterov = True
     config.optimizer.weight_decay = 1e-4
+    config.optimizer.global_clipnorm = 0.0  # 0: no clipping
     config.optimizer.decay_factor = 0.9  # learning rate x factor every decay_epochs
     config.optimizer.decay_epochs = 10
     config.optimizer.min_learning_rate = 1e-7

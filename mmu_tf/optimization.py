@@ -36,6 +36,7 @@ def build_optimizer(optimizer_config, steps_per_epoch, loss_scaling=False):
 
     Keras applies weight decay decoupled from the gradient (AdamW-style), not
     as PyTorch's L2 term added to it; at 1e-4 and these rates the two are close.
+    `global_clipnorm` (0: off) rescales the gradients to at most that global norm.
     """
     schedule = StepDecay(
         optimizer_config.learning_rate,
@@ -48,5 +49,6 @@ def build_optimizer(optimizer_config, steps_per_epoch, loss_scaling=False):
         momentum=optimizer_config.momentum,
         nesterov=optimizer_config.nesterov,
         weight_decay=optimizer_config.weight_decay or None,
+        global_clipnorm=optimizer_config.get("global_clipnorm") or None,
     )
     return keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer

@@ -12,17 +12,18 @@ class PresenceConstraintModel(ClassActivationModel):
     """PN: a per-pixel segmentation whose class sizes are bounded by the image label only.
 
     The WILDCAT head (paper §4.1b) gives the class maps A_k (B, h, w, K) and
-    the class scores; a 1x1 convolution adds a background map. A per-pixel
-    softmax over (background, A_1..A_K) is the segmentation S. With s_k the
-    size of class k in input pixels (`sum S_k` times the pixels per cell),
-    the image's class must be present, `s_y >= 1`, and every other class
-    absent, `s_k <= 0`; violations cost the quadratic penalty of Kervadec et
-    al. (`losses.size_penalty`). Loss: `CE + lambda * sum_k penalty(s_k)`,
-    lambda = 1e-5 as in the paper. No upper bound on the present class is
-    what the paper blames for PN's large regions (§5).
+    the class scores; a per-pixel softmax over the class maps is the
+    segmentation S. With s_k the size of class k in input pixels (`sum S_k`
+    times the pixels per cell), the image's class must be present,
+    `s_y >= 1`, and every other class absent, `s_k <= 0`; violations cost
+    the quadratic penalty of Kervadec et al. (`losses.size_penalty`). Loss:
+    `CE + lambda * sum_k penalty(s_k)`, lambda = 1e-5 as in the paper. With
+    image labels only, nothing bounds the present class from above: pushing
+    the absent classes out fills the image with the present one, the large
+    regions the paper reports for PN (§5).
 
-    Mask rule (a segmentation, not a CAM): the foreground probability
-    `1 - S_background`, upsampled bilinearly, not min-max normalised, 0.5
+    Mask rule (a segmentation, not a CAM): the predicted class's per-pixel
+    probability S_c, upsampled bilinearly, not min-max normalised, 0.5
     threshold.
 
     Args:
@@ -40,20 +41,18 @@ class PresenceConstraintModel(ClassActivationModel):
         kwargs["pooling"] = "wildcat"
         super().__init__(backbone, num_classes, class_names, **kwargs)
         self.penalty_weight = float(penalty_weight)
-        self.background_map = keras.layers.Conv2D(1, 1, name="background_map")
 
     def segmentation(self, normalized_images, training=False):
-        """`(scores (B, K), S (B, h, w, 1 + K) float32)`, channel 0 the background."""
+        """`(scores (B, K), S (B, h, w, K) float32)`: the class scores and the per-pixel softmax."""
         features = self.backbone(normalized_images, training=training)
         scores, class_maps = self.head(features, training=training)
-        logits = tf.concat([self.background_map(features), class_maps], axis=-1)
-        return tf.cast(scores, tf.float32), tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
+        return tf.cast(scores, tf.float32), tf.nn.softmax(tf.cast(class_maps, tf.float32), axis=-1)
 
     def class_sizes(self, segmentation, image_size):
         """Sizes of the K classes in input pixels (B, K), float32."""
         cells = tf.cast(tf.shape(segmentation)[1] * tf.shape(segmentation)[2], tf.float32)
         pixels_per_cell = tf.cast(image_size[0] * image_size[1], tf.float32) / cells
-        return tf.reduce_sum(segmentation[..., 1:], axis=(1, 2)) * pixels_per_cell
+        return tf.reduce_sum(segmentation, axis=(1, 2)) * pixels_per_cell
 
     def compute_losses(self, images, labels, masks=None, training=False):
         scores, segmentation = self.segmentation(self.normalization(images), training=training)
@@ -68,7 +67,8 @@ class PresenceConstraintModel(ClassActivationModel):
 
     def call(self, images, training=False):
         scores, segmentation = self.segmentation(self.normalization(images), training=training)
-        foreground = 1.0 - segmentation[..., :1]
+        predicted = tf.argmax(scores, axis=-1, output_type=tf.int32)
+        foreground = tf.gather(segmentation, predicted, axis=3, batch_dims=1)[..., None]
         mask = tf.image.resize(foreground, tf.shape(images)[1:3], method="bilinear")[..., 0]
         return {"probabilities": tf.nn.softmax(scores, axis=-1), "mask": tf.clip_by_value(mask, 0.0, 1.0)}
 

@@ -150,17 +150,16 @@ def test_pn_penalty_is_zero_when_the_segmentation_obeys_presence_and_absence():
     from mmu_tf.models import PresenceConstraintModel
 
     model = PresenceConstraintModel(build_backbone("resnet18"), 2)
-    # 2x2 cells over a 4x4 image (4 pixels per cell): class 1 holds one cell, class 0 none.
-    segmentation = np.zeros((1, 2, 2, 3), "float32")
-    segmentation[..., 0] = 1.0
-    segmentation[0, 0, 0] = [0.0, 0.0, 1.0]
+    # 2x2 cells over a 4x4 image (4 pixels per cell): class 1 holds every cell, class 0 none.
+    segmentation = np.zeros((1, 2, 2, 2), "float32")
+    segmentation[..., 1] = 1.0
     sizes = model.class_sizes(segmentation, (4, 4)).numpy()
-    np.testing.assert_array_equal(sizes, [[0.0, 4.0]])
+    np.testing.assert_array_equal(sizes, [[0.0, 16.0]])
     penalty = size_penalty(sizes, lower=[[0.0, 1.0]], upper=[[0.0, np.inf]]).numpy()
     np.testing.assert_array_equal(penalty, [[0.0, 0.0]])
-    # The same image labelled class 0: class 0 is missing (1 below), class 1 is 4 pixels too many.
+    # The same image labelled class 0: class 0 is missing (1 below), class 1 is 16 pixels too many.
     penalty = size_penalty(sizes, lower=[[1.0, 0.0]], upper=[[np.inf, 0.0]]).numpy()
-    np.testing.assert_array_equal(penalty, [[1.0, 16.0]])
+    np.testing.assert_array_equal(penalty, [[1.0, 256.0]])
 
 
 def test_unet_dice_by_hand():
