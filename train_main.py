@@ -139,6 +139,29 @@ def _truncate_history(path, epochs):
         csv.writer(handle).writerows(kept)
 
 
+def worker_workdir(workdir, distribution):
+    """The folder this process writes to: WORKDIR, or WORKDIR/workers/<task> for a non-chief worker.
+
+    With `multi_worker`, every worker runs the same command; only the chief
+    (task `chief`, or `worker` 0 when the cluster has no chief) owns WORKDIR,
+    so two processes never write the same checkpoint.
+    """
+    if distribution != "multi_worker":
+        return workdir
+    try:
+        task = json.loads(os.environ["TF_CONFIG"])["task"]
+        task_type, task_index = task["type"], int(task["index"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            "--config.distribution=multi_worker needs the TF_CONFIG environment variable, e.g. "
+            '{"cluster": {"worker": ["host0:port", "host1:port"]}, "task": {"type": "worker", "index": 0}} '
+            f"(got {os.environ.get('TF_CONFIG')!r})"
+        ) from error
+    if task_type == "chief" or (task_type == "worker" and task_index == 0):
+        return workdir
+    return os.path.join(workdir, "workers", f"{task_type}_{task_index}")
+
+
 def train_and_evaluate(config, workdir):
     import keras
 
@@ -157,6 +180,9 @@ def train_and_evaluate(config, workdir):
     from mmu_tf.precision import set_precision
 
     split_cpu(config.cpu_devices)  # before TensorFlow creates its devices
+    # MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
+    strategy = build_strategy(config.distribution)
+    workdir = worker_workdir(workdir, config.distribution)
     checkpoints = os.path.join(workdir, "checkpoints")
     backup_folder = os.path.join(workdir, "backup")
     finished_path = os.path.join(workdir, "finished.json")
@@ -195,7 +221,6 @@ def train_and_evaluate(config, workdir):
     )
     valid_data = evaluation_dataset(valid_split, config.data, config.eval.batch_size, with_masks=with_masks)
     steps_per_epoch = -(-len(train_split) // config.batch_size)
-    strategy = build_strategy(config.distribution)
     with strategy.scope():
         model = build_model(config, class_names)
         # Build the subclassed model on one batch so its weights exist before the

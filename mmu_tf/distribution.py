@@ -10,6 +10,17 @@
 `MaxMinModel.train_step` divides its loss by the number of replicas, because
 the replicas' gradients are summed: the update is then the one a single
 device would make on the global batch.
+
+Keras 3 (3.15) `fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585)
+in two places; `MultiWorkerFitMixin` works around both for our models:
+1. before the first epoch it averages a *data* batch over the workers
+   (`strategy.reduce("MEAN", batch)`, eagerly) only to learn its shapes, which
+   raises `ValueError: Attempt to convert a value (PerReplica:{...}) with an
+   unsupported type ... to a Tensor`: the mixin builds from this worker's share instead;
+2. it averages the step's logs with `strategy.reduce("MEAN", value, axis=0)`,
+   which fails on scalars (`Invalid reduction dimension 0 for input with 0
+   dimensions`): under a multi-worker strategy the mixin's logs have shape (1,),
+   and the reduction averages them over the replicas back to scalars.
 """
 
 import tensorflow as tf
@@ -25,6 +36,44 @@ def scale_for_replicas(loss):
     """
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return loss / replicas if replicas > 1 else loss
+
+
+def in_multi_worker_mode(strategy=None):
+    """Whether `strategy` (default: the current one) spans several worker processes."""
+    strategy = strategy or tf.distribute.get_strategy()
+    extended = getattr(strategy, "extended", None)
+    in_mode = getattr(extended, "_in_multi_worker_mode", None)
+    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and bool(in_mode and in_mode())
+
+
+class MultiWorkerFitMixin:
+    """Lets a Keras 3 model with a custom `train_step` run `fit` under `MultiWorkerMirroredStrategy`.
+
+    Put it before `keras.Model` in the bases and pass the step's logs through
+    `self.logs_for_replicas`. See the module docstring for the two failures
+    it avoids; both are no-ops on one device and under `MirroredStrategy`.
+    """
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        strategy = getattr(self, "_distribute_strategy", None)
+        if iterator is None or strategy is None or not in_multi_worker_mode(strategy):
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        for _, _, batches in iterator:
+            data_batch = tf.nest.map_structure(
+                lambda value: (
+                    strategy.experimental_local_results(value)[0]
+                    if isinstance(value, tf.distribute.DistributedValues)
+                    else value
+                ),
+                next(batches),
+            )
+            break
+        return super()._maybe_symbolic_build(data_batch=data_batch)
+
+    def logs_for_replicas(self, logs):
+        if not in_multi_worker_mode():
+            return logs
+        return {name: tf.reshape(value, (1,)) for name, value in logs.items()}
 
 
 def split_cpu(count):

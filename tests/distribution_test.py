@@ -59,3 +59,63 @@ def test_two_replica_mirrored_training_matches_one_device_on_the_global_batch():
     )
     assert result.returncode == 0, result.stderr[-4000:]
     assert result.stdout.count("MATCH") == 1
+
+
+def _free_ports(count):
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    for handle in sockets:
+        handle.bind(("127.0.0.1", 0))
+    ports = [handle.getsockname()[1] for handle in sockets]
+    for handle in sockets:
+        handle.close()
+    return ports
+
+
+def test_two_workers_on_localhost_train_two_epochs_and_agree_on_the_weights(tmp_path):
+    import json
+    import os
+
+    import keras
+    import numpy as np
+
+    import mmu_tf.models  # noqa: F401  (registers the classes the checkpoints name)
+    from tests.conftest import TINY_RUN
+
+    workdir = str(tmp_path / "run")
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
+    processes = []
+    for index in range(2):
+        environment = dict(
+            os.environ,
+            TF_CPP_MIN_LOG_LEVEL="2",
+            TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+        )
+        command = [
+            sys.executable,
+            "train_main.py",
+            *TINY_RUN,
+            "--config.distribution=multi_worker",
+            "--config.method.name=cam_avg",
+            "--config.eval.tensorboard_images_every=0",
+            # Different seeds: different initial weights and batches, unless the
+            # strategy broadcasts the chief's weights and sums the gradients.
+            f"--config.seed={index}",
+            f"--workdir={workdir}",
+        ]
+        output = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        processes.append(subprocess.Popen(command, cwd=REPO, env=environment, **output))
+    outputs = [process.communicate(timeout=600)[0] for process in processes]
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+    assert "Training on 2 replicas (multi_worker)" in outputs[0]
+    for folder in (workdir, os.path.join(workdir, "workers", "worker_1")):
+        with open(os.path.join(folder, "history.csv")) as handle:
+            assert len(handle.read().splitlines()) == 3  # header + 2 epochs
+    chief = keras.saving.load_model(os.path.join(workdir, "checkpoints", "last.keras"), compile=False)
+    other = keras.saving.load_model(
+        os.path.join(workdir, "workers", "worker_1", "checkpoints", "last.keras"), compile=False
+    )
+    for chief_weight, other_weight in zip(chief.get_weights(), other.get_weights()):
+        np.testing.assert_allclose(chief_weight, other_weight, rtol=1e-5, atol=1e-6)

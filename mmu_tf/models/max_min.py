@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
-from mmu_tf.distribution import scale_for_replicas
+from mmu_tf.distribution import MultiWorkerFitMixin, scale_for_replicas
 from mmu_tf.layers import SoftMask, WildcatHead
 from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
 
@@ -16,7 +16,7 @@ BACKGROUND_TERMS = {
 
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
-class MaxMinModel(keras.Model):
+class MaxMinModel(MultiWorkerFitMixin, keras.Model):
     """Classifies a histology image and segments the evidence, from image labels only.
 
     A localizer M (shared backbone + WILDCAT head) classifies the whole image
@@ -240,12 +240,12 @@ class MaxMinModel(keras.Model):
         # The schedules' current values, so the progress bar and logs show them.
         logs["t"] = tf.identity(self.barrier_t)
         logs["sigma"] = tf.identity(self.soft_mask.sigma)
-        return logs
+        return self.logs_for_replicas(logs)
 
     def test_step(self, data):
         images, labels = data[0], data[1]
         total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(images, labels, training=False)
-        return self._update_metrics(total, terms, labels, classifier_scores, localizer_scores)
+        return self.logs_for_replicas(self._update_metrics(total, terms, labels, classifier_scores, localizer_scores))
 
     # === Config ===
 

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
-from mmu_tf.distribution import scale_for_replicas
+from mmu_tf.distribution import MultiWorkerFitMixin, scale_for_replicas
 from mmu_tf.layers.soft_mask import min_max_per_sample
 from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
 
@@ -19,7 +19,7 @@ def normalized_map(maps, image_size, epsilon=1e-6):
     return tf.squeeze(tf.image.resize(tf.expand_dims(maps, -1), image_size, method="bilinear"), -1)
 
 
-class WeaklySupervisedModel(keras.Model):
+class WeaklySupervisedModel(MultiWorkerFitMixin, keras.Model):
     """Base of the baselines: ImageNet normalisation, cross-entropy training, the shared outputs.
 
     A subclass implements `scores_and_map(normalized_images, training)`,
@@ -93,7 +93,7 @@ class WeaklySupervisedModel(keras.Model):
         for tracker in self.extra_trackers:
             if tracker.name in extras:
                 tracker.update_state(extras[tracker.name])
-        return {metric.name: metric.result() for metric in self.metrics}
+        return self.logs_for_replicas({metric.name: metric.result() for metric in self.metrics})
 
     def train_step(self, data):
         images, labels = data[0], data[1]
