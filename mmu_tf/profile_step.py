@@ -1,0 +1,184 @@
+r"""Where the time of one Max-Min training step goes: the TensorFlow profiler, summarised.
+
+    python -m mmu_tf.profile_step --output=runs/profile [--size=416 --batch_size=4 --steps=3]
+
+Traces `--steps` training steps (after two untimed ones) with
+`tf.profiler.experimental`, keeps the trace in OUTPUT/trace (open it with
+TensorBoard's profile plugin), and reads it back: every TensorFlow op the
+executor ran, with its duration, is grouped
+
+- by phase: forward, backward (ops under `gradient_tape/`), optimizer update;
+- by part of the model: each backbone pass (the localizer's on X, then the
+  classifier's on X+ and X- batched together), the heads, the rest;
+- by op type (Conv2D, Conv2DBackpropFilter, ...).
+
+Writes OUTPUT/profile.md and OUTPUT/profile.json. Op times are summed over
+the executor's threads: when two ops overlap their sum exceeds the wall
+time, so the tables give shares of the summed op time as well as seconds.
+"""
+
+import collections
+import glob
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+_OUTPUT = flags.DEFINE_string("output", "runs/profile", "Folder for the trace and the summary.")
+_SIZE = flags.DEFINE_integer("size", 416, "Training image side.")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 4, "Training batch size.")
+_STEPS = flags.DEFINE_integer("steps", 3, "Training steps traced.")
+_PRECISION = flags.DEFINE_string("precision", "float32", "float32 | bfloat16 | float16 | auto.")
+
+
+def executor_ops(xplane_path):
+    """`[(name, op type, seconds)]` of the ops the TensorFlow executor ran, from an .xplane.pb file."""
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    space = xplane_pb2.XSpace()
+    with open(xplane_path, "rb") as handle:
+        space.ParseFromString(handle.read())
+    ops = []
+    for plane in space.planes:
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue
+            for event in line.events:
+                metadata = plane.event_metadata[event.metadata_id]
+                # Op events are named "scope/op_name:OpType"; "A::B" events are the executor's own.
+                if ":" in metadata.name and "::" not in metadata.name:
+                    name, op_type = metadata.name.rsplit(":", 1)
+                    ops.append((name, op_type, event.duration_ps * 1e-12))
+    return ops
+
+
+def phase_of(name, op_type):
+    if name.startswith("gradient_tape/"):
+        return "backward"
+    if name.split("/")[0].lower() in ("sgd", "optimizer", "loss_scale_optimizer") or op_type.startswith(
+        "ResourceApply"
+    ):
+        return "optimizer update"
+    return "forward"
+
+
+def summarize(ops, backbone_labels):
+    """Tables (dicts of seconds) by phase, by model part and phase, and by op type."""
+    by_phase = collections.Counter()
+    by_part = collections.defaultdict(collections.Counter)
+    by_type = collections.Counter()
+    backbone_scopes = []
+    for name, op_type, seconds in ops:
+        phase = phase_of(name, op_type)
+        scopes = name.split("/")
+        scope = scopes[1] if phase == "backward" and len(scopes) > 1 else scopes[0]
+        if scope.startswith("res_net_backbone"):
+            if scope not in backbone_scopes:
+                backbone_scopes.append(scope)
+            index = backbone_scopes.index(scope)
+            part = backbone_labels[index] if index < len(backbone_labels) else f"backbone pass {index + 1}"
+        elif "head" in scope:
+            part = "WILDCAT heads"
+        elif phase == "optimizer update":
+            part = "optimizer"
+        else:
+            part = "losses, mask, resizing, metrics"
+        by_phase[phase] += seconds
+        by_part[part][phase] += seconds
+        by_type[op_type] += seconds
+    return by_phase, by_part, by_type
+
+
+def _share(seconds, total):
+    return f"{seconds:.3f} | {100 * seconds / total:.1f}"
+
+
+def format_report(by_phase, by_part, by_type, wall_seconds_per_step, steps, settings):
+    total = sum(by_phase.values())
+    lines = [
+        "# Profile of the Max-Min training step",
+        "",
+        f"{settings}. {steps} steps traced; wall time {wall_seconds_per_step:.3f} s per step; "
+        f"executor op time {total / steps:.3f} s per step (summed over threads).",
+        "",
+        "| phase | s per step | % of op time |",
+        "|---|---|---|",
+        *(f"| {phase} | {_share(seconds / steps, total / steps)} |" for phase, seconds in by_phase.most_common()),
+        "",
+        "| part of the model | forward s | backward s | total s per step | % of op time |",
+        "|---|---|---|---|---|",
+    ]
+    parts = sorted(by_part.items(), key=lambda item: -sum(item[1].values()))
+    for part, phases in parts:
+        part_total = sum(phases.values())
+        lines.append(
+            f"| {part} | {phases['forward'] / steps:.3f} | {phases['backward'] / steps:.3f} | "
+            f"{_share(part_total / steps, total / steps)} |"
+        )
+    lines += ["", "| op type | s per step | % of op time |", "|---|---|---|"]
+    for op_type, seconds in by_type.most_common(12):
+        lines.append(f"| {op_type} | {_share(seconds / steps, total / steps)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv):
+    del argv
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from mmu_tf.models import MaxMinModel, build_backbone
+    from mmu_tf.precision import set_precision
+
+    if _STEPS.value < 1 or _SIZE.value < 32 or _BATCH_SIZE.value < 1:
+        raise app.UsageError("--steps and --batch_size must be >= 1 and --size >= 32")
+    policy = set_precision(_PRECISION.value)
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.random((_BATCH_SIZE.value, _SIZE.value, _SIZE.value, 3), np.float32))
+    labels = tf.constant(np.arange(_BATCH_SIZE.value) % 2)
+    model = MaxMinModel(build_backbone("resnet18"), num_classes=2)
+    model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True))
+    for _ in range(2):
+        model.train_on_batch(images, labels)
+    trace = os.path.join(_OUTPUT.value, "trace")
+    os.makedirs(trace, exist_ok=True)
+    tf.profiler.experimental.start(trace)
+    start = time.perf_counter()
+    for _ in range(_STEPS.value):
+        model.train_on_batch(images, labels)
+    wall = (time.perf_counter() - start) / _STEPS.value
+    tf.profiler.experimental.stop()
+    newest = max(glob.glob(os.path.join(trace, "**", "*.xplane.pb"), recursive=True), key=os.path.getmtime)
+    by_phase, by_part, by_type = summarize(
+        executor_ops(newest),
+        ["backbone on X (localizer M)", "backbone on X+ and X- (classifier C, 0.8 scale)"],
+    )
+    settings = (
+        f"Batch {_BATCH_SIZE.value}, {_SIZE.value}x{_SIZE.value}, policy {policy}, "
+        f"random ResNet-18 weights, {os.cpu_count()} CPU cores"
+    )
+    report = format_report(by_phase, by_part, by_type, wall, _STEPS.value, settings)
+    with open(os.path.join(_OUTPUT.value, "profile.md"), "w") as handle:
+        handle.write(report)
+    with open(os.path.join(_OUTPUT.value, "profile.json"), "w") as handle:
+        json.dump(
+            {
+                "wall_seconds_per_step": wall,
+                "steps": _STEPS.value,
+                "by_phase_seconds": dict(by_phase),
+                "by_part_seconds": {part: dict(phases) for part, phases in by_part.items()},
+                "by_op_type_seconds": dict(by_type),
+            },
+            handle,
+            indent=2,
+        )
+    print(report)
+    print(f"Trace in {trace} (TensorBoard, profile plugin); summary in {_OUTPUT.value}/profile.md")
+
+
+if __name__ == "__main__":
+    app.run(main)
