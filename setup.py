@@ -23,10 +23,21 @@ setup(
         "ml-collections>=1.0",
         "tqdm>=4.66",
         "tensorboard>=2.20",
+        # Whole-slide images: OpenSlide with its library as a wheel (no system package), tifffile.
+        "openslide-python>=1.4",
+        "openslide-bin>=4.0",
+        "tifffile>=2024.1",
     ],
     extras_require={
         "litert": ["ai-edge-litert>=2.0"],
         "dev": ["pytest>=8", "ruff>=0.6"],
     },
-    entry_points={"console_scripts": ["mmu-train=train_main:run", "mmu-predict=mmu_tf.predict:run"]},
+    entry_points={
+        "console_scripts": [
+            "mmu-train=train_main:run",
+            "mmu-predict=mmu_tf.predict:run",
+            "mmu-predict-wsi=mmu_tf.predict_wsi:run",
+            "mmu-reproduce=mmu_tf.reproduce:run",
+        ]
+    },
 )

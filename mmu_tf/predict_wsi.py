@@ -1,0 +1,235 @@
+r"""Whole-slide inference: tissue tiles through a trained model, stitched into a heat map.
+
+    python -m mmu_tf.predict_wsi --workdir=runs/camelyon --slide=slide.tif --output=out/slide \
+        [--level=0 --tile_size=512 --overlap=64 --batch_size=8 --downsample=32]
+
+Reads any slide OpenSlide reads (.svs, .tif, .ndpi, .mrxs, ...), finds the
+tissue on a thumbnail, cuts the tissue of level --level into tiles of
+--tile_size pixels overlapping by --overlap, runs the model on batches of
+tiles, and writes in OUTPUT:
+
+- heatmap.npy: the foreground probability, float32 in [0, 1], one cell per
+  --downsample x --downsample level-0 pixels (overlapping tiles averaged;
+  no tissue: 0); heatmap.png: the same, coloured;
+- overlay.png: the heat map over the slide's thumbnail (tissue only);
+- tiles.csv: per tile, its level-0 corner, tissue fraction, class
+  probabilities, predicted class and predicted foreground fraction;
+- info.json: the slide's size, the downsample, the tiling, timings.
+
+Memory holds one batch of tiles and the heat map, never the slide.
+"""
+
+import csv
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "A training workdir (its checkpoints/best.keras is used).")
+_SLIDE = flags.DEFINE_string("slide", None, "The slide file (any format OpenSlide reads).")
+_OUTPUT = flags.DEFINE_string("output", None, "Folder for heatmap.npy/.png, overlay.png, tiles.csv, info.json.")
+_LEVEL = flags.DEFINE_integer("level", 0, "The pyramid level the tiles are read at (0: full resolution).")
+_TILE_SIZE = flags.DEFINE_integer("tile_size", 512, "Tile side in pixels of --level.")
+_OVERLAP = flags.DEFINE_integer("overlap", 64, "Pixels of --level shared by neighbouring tiles.")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 8, "Tiles per model call (memory grows with it).")
+_DOWNSAMPLE = flags.DEFINE_float("downsample", 32.0, "Level-0 pixels per heat-map cell, on each side.")
+_MINIMUM_TISSUE = flags.DEFINE_float("minimum_tissue", 0.05, "Tiles with less tissue than this fraction are skipped.")
+_CHECKPOINT = flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of --workdir.")
+
+
+class SlideError(ValueError):
+    """A slide that cannot be opened or read."""
+
+
+def open_slide(path):
+    """An `openslide.OpenSlide`, or `SlideError` naming the file and why it cannot be read."""
+    import openslide
+
+    if not os.path.isfile(path):
+        raise SlideError(f"--slide: no file at {path}")
+    try:
+        return openslide.OpenSlide(path)
+    except (openslide.OpenSlideError, openslide.OpenSlideUnsupportedFormatError) as error:
+        raise SlideError(f"--slide: OpenSlide cannot read {path} ({type(error).__name__}: {error})") from error
+
+
+def read_tile(slide, tile, level, tile_size):
+    """A tile as RGB uint8; transparent pixels (beyond the slide, or no scan) become white glass."""
+    region = np.asarray(slide.read_region((tile.x, tile.y), level, (tile_size, tile_size)), np.float32)
+    alpha = region[..., 3:] / 255.0
+    return np.round(region[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+
+
+def thumbnail_and_tissue(slide, longest_side=2048):
+    """The slide's thumbnail (RGB uint8), its tissue mask, and thumbnail pixels per level-0 pixel."""
+    from mmu_tf.wsi.tissue import tissue_mask
+
+    width, height = slide.dimensions
+    scale = min(1.0, longest_side / max(width, height))
+    thumbnail = np.asarray(slide.get_thumbnail((max(1, round(width * scale)), max(1, round(height * scale)))))
+    thumbnail = thumbnail[..., :3].astype(np.uint8)
+    scale = thumbnail.shape[1] / width
+    return thumbnail, tissue_mask(thumbnail), scale
+
+
+def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8, downsample=32.0,
+                minimum_tissue=0.05, class_names=("0", "1"), progress=True):  # fmt: skip
+    """Runs `predict` over the tissue tiles of a slide and stitches the masks.
+
+    Args:
+        slide: an `openslide.OpenSlide` (or anything with its `dimensions`,
+            `level_count`, `level_dimensions`, `level_downsamples`,
+            `read_region` and `get_thumbnail`).
+        predict: `images (B, S, S, 3) float32 in [0, 1] -> (probabilities (B, K), masks (B, S, S))`.
+
+    Returns:
+        `(heatmap float32, rows of tiles.csv, info dict, thumbnail, tissue mask)`.
+    """
+    from tqdm import tqdm
+
+    from mmu_tf.wsi.heatmap import HeatmapStitcher
+    from mmu_tf.wsi.tile_grid import TileGrid
+
+    if not 0 <= level < slide.level_count:
+        raise ValueError(f"--level: the slide has levels 0..{slide.level_count - 1} (got {level})")
+    grid = TileGrid(slide.level_dimensions[level], slide.level_downsamples[level], tile_size, overlap)
+    if downsample < grid.level_downsample:
+        raise ValueError(
+            f"--downsample {downsample} is finer than level {level}'s pixels ({grid.level_downsample:g} level-0 "
+            "pixels): read a lower level or raise --downsample"
+        )
+    thumbnail, tissue, scale = thumbnail_and_tissue(slide)
+    tiles = list(grid.tiles(tissue, scale, minimum_tissue))
+    stitcher = HeatmapStitcher(slide.dimensions, downsample)
+    rows = []
+    start = time.perf_counter()
+    with tqdm(total=len(tiles), desc="tiles", unit="tile", disable=not progress) as bar:
+        for first in range(0, len(tiles), batch_size):
+            batch = tiles[first : first + batch_size]
+            images = np.stack([read_tile(slide, tile, level, tile_size) for tile in batch]).astype(np.float32) / 255.0
+            probabilities, masks = predict(images)
+            for tile, probability, mask in zip(batch, np.asarray(probabilities), np.asarray(masks)):
+                stitcher.add(mask, tile.x, tile.y, grid.level_downsample)
+                predicted = int(np.argmax(probability))
+                rows.append(
+                    {
+                        "x": tile.x,
+                        "y": tile.y,
+                        "level": level,
+                        "tile_size": tile_size,
+                        "tissue_fraction": round(tile.tissue_fraction, 4),
+                        **{f"p_{name}": round(float(p), 6) for name, p in zip(class_names, probability)},
+                        "predicted_class": class_names[predicted],
+                        "foreground_fraction": round(float((mask >= 0.5).mean()), 4),
+                    }
+                )
+            bar.update(len(batch))
+    info = {
+        "slide_dimensions": list(slide.dimensions),
+        "level": level,
+        "level_dimensions": list(slide.level_dimensions[level]),
+        "level_downsample": float(slide.level_downsamples[level]),
+        "tile_size": tile_size,
+        "overlap": overlap,
+        "downsample": float(downsample),
+        "heatmap_shape": list(stitcher.shape),
+        "tiles_in_grid": len(grid),
+        "tiles_with_tissue": len(tiles),
+        "inference_seconds": round(time.perf_counter() - start, 3),
+    }
+    return stitcher.result(), rows, info, thumbnail, tissue
+
+
+def write_outputs(folder, heatmap, rows, info, thumbnail, tissue):
+    """Writes heatmap.npy/.png, overlay.png, tiles.csv and info.json; returns their paths."""
+    import cv2
+
+    from mmu_tf.evaluation.visualize import write_png
+
+    os.makedirs(folder, exist_ok=True)
+    paths = {name: os.path.join(folder, name) for name in ("heatmap.npy", "heatmap.png", "overlay.png", "tiles.csv")}
+    np.save(paths["heatmap.npy"], heatmap.astype(np.float32))
+    coloured = cv2.cvtColor(
+        cv2.applyColorMap(np.uint8(np.clip(heatmap, 0, 1) * 255), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB
+    )
+    write_png(paths["heatmap.png"], coloured)
+    height, width = heatmap.shape
+    background = cv2.resize(thumbnail, (width, height), interpolation=cv2.INTER_AREA)
+    on_tissue = cv2.resize(tissue.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST).astype(bool)
+    overlay = background.copy()
+    overlay[on_tissue] = (0.5 * background[on_tissue] + 0.5 * coloured[on_tissue]).astype(np.uint8)
+    write_png(paths["overlay.png"], overlay)
+    with open(paths["tiles.csv"], "w", newline="") as handle:
+        fields = list(rows[0]) if rows else ["x", "y", "level", "tile_size", "tissue_fraction"]
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    paths["info.json"] = os.path.join(folder, "info.json")
+    with open(paths["info.json"], "w") as handle:
+        json.dump(info, handle, indent=2)
+    return paths
+
+
+def keras_tile_predictor(model):
+    """`predict(images)` for `infer_slide` from a trained Keras model (one trace for every batch)."""
+    import tensorflow as tf
+
+    @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)], reduce_retracing=True)
+    def predict(images):
+        outputs = model(images, training=False)
+        return outputs["probabilities"], outputs["mask"]
+
+    return lambda images: tuple(output.numpy() for output in predict(tf.constant(images)))
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    for flag in (_WORKDIR, _SLIDE, _OUTPUT):
+        if not flag.value:
+            raise app.UsageError(f"--{flag.name} is required")
+    if _BATCH_SIZE.value < 1:
+        raise app.UsageError("--batch_size must be >= 1")
+    if not 0 <= _OVERLAP.value < _TILE_SIZE.value:
+        raise app.UsageError(f"--overlap must be in [0, --tile_size) (got {_OVERLAP.value}, {_TILE_SIZE.value})")
+    if _DOWNSAMPLE.value <= 0:
+        raise app.UsageError("--downsample must be > 0")
+    from mmu_tf.workdir import load_workdir
+
+    try:
+        slide = open_slide(_SLIDE.value)
+        model, _ = load_workdir(_WORKDIR.value, _CHECKPOINT.value)
+        class_names = model.class_names or [str(index) for index in range(model.num_classes)]
+        heatmap, rows, info, thumbnail, tissue = infer_slide(
+            slide,
+            keras_tile_predictor(model),
+            level=_LEVEL.value,
+            tile_size=_TILE_SIZE.value,
+            overlap=_OVERLAP.value,
+            batch_size=_BATCH_SIZE.value,
+            downsample=_DOWNSAMPLE.value,
+            minimum_tissue=_MINIMUM_TISSUE.value,
+            class_names=class_names,
+        )
+    except (SlideError, FileNotFoundError, ValueError) as error:
+        raise app.UsageError(str(error)) from error
+    info["slide"] = os.path.abspath(_SLIDE.value)
+    info["workdir"] = os.path.abspath(_WORKDIR.value)
+    paths = write_outputs(_OUTPUT.value, heatmap, rows, info, thumbnail, tissue)
+    print(
+        f"{info['tiles_with_tissue']} tissue tiles of {info['tiles_in_grid']} in {info['inference_seconds']:.1f} s; "
+        f"heat map {heatmap.shape[1]}x{heatmap.shape[0]} (1 cell = {_DOWNSAMPLE.value:g} level-0 pixels)"
+    )
+    print("Written: " + ", ".join(paths.values()))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
