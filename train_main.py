@@ -174,6 +174,7 @@ def train_and_evaluate(config, workdir):
         TrainingBackup,
     )
     from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
+    from mmu_tf.data.shards import ShardedSplit
     from mmu_tf.distribution import build_strategy, split_cpu, synchronize_batch_norm
     from mmu_tf.models import METHODS_WITH_MASKS, MaxMinModel, build_model
     from mmu_tf.optimization import build_optimizer
@@ -273,7 +274,11 @@ def train_and_evaluate(config, workdir):
             os.path.join(workdir, "tensorboard"),
             preview_images,
             every=config.eval.tensorboard_images_every,
-            names=valid_split.names[: len(preview_images)],
+            names=(
+                valid_split.first_names(len(preview_images))
+                if isinstance(valid_split, ShardedSplit)
+                else valid_split.names[: len(preview_images)]
+            ),
         ),
     ]
     if initial_epoch < config.epochs:

@@ -1,7 +1,16 @@
-"""The paper's Camelyon16-P512 protocol (METHOD.md §1, §5).
+r"""The paper's Camelyon16-P512 protocol (METHOD.md §1, §5).
 
-Its data loader is not written yet: the numbers are here so runs can be
-planned; `data.name=csv` with a CSV split folder trains on patches today.
+    python train_main.py --config=configs/camelyon16_p512.py --workdir=runs/camelyon \
+        --config.data.root=/path/to/camelyon16_p512
+
+The folder holds train.csv, valid.csv and test.csv with rows
+`relative_image,relative_mask_or_empty,label`, labels normal / tumor; a normal
+patch has no mask and its truth is all background. Without the real patches,
+`python -m mmu_tf.data.make_camelyon_standin --output=DIR` writes generated
+ones with the same conventions. To stream from shards instead of memory:
+`python -m mmu_tf.data.make_shards --config=configs/camelyon16_p512.py
+--config.data.root=DIR --split=train --output=SHARDS` (each split), then
+`--config.data.shards=SHARDS`.
 """
 
 from configs import common
@@ -21,6 +30,7 @@ def get_config():
     config.data.saturation = 0.5
     config.data.hue = 0.05
     config.data.f1_rule = "camelyon"
+    config.data.missing_mask = "background"
     config.model.modalities = 4
     config.model.kmax = 0.1
     config.model.kmin = 0.1

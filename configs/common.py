@@ -37,6 +37,13 @@ def base_config():
     config.data.contrast = 0.0
     config.data.saturation = 0.0
     config.data.hue = 0.0
+    # A folder of TFRecord shards (python -m mmu_tf.data.make_shards) to stream the splits
+    # from instead of reading them into memory; "" reads the dataset's own files.
+    config.data.shards = ""
+    config.data.shuffle_buffer = 1024  # examples, when streaming from shards
+    # A listed image without a mask file: "none" (no pixel metrics for it) or
+    # "background" (its truth is all background: Camelyon16's normal patches).
+    config.data.missing_mask = "none"
     # F1 averaging: all (GlaS) | camelyon (F1+ over positive images, F1- over images with background).
     config.data.f1_rule = "all"
 

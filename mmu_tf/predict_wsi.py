@@ -29,17 +29,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "A training workdir (its checkpoints/best.keras is used).")
-_SLIDE = flags.DEFINE_string("slide", None, "The slide file (any format OpenSlide reads).")
-_OUTPUT = flags.DEFINE_string("output", None, "Folder for heatmap.npy/.png, overlay.png, tiles.csv, info.json.")
-_LEVEL = flags.DEFINE_integer("level", 0, "The pyramid level the tiles are read at (0: full resolution).")
-_TILE_SIZE = flags.DEFINE_integer("tile_size", 512, "Tile side in pixels of --level.")
-_OVERLAP = flags.DEFINE_integer("overlap", 64, "Pixels of --level shared by neighbouring tiles.")
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", 8, "Tiles per model call (memory grows with it).")
-_DOWNSAMPLE = flags.DEFINE_float("downsample", 32.0, "Level-0 pixels per heat-map cell, on each side.")
-_MINIMUM_TISSUE = flags.DEFINE_float("minimum_tissue", 0.05, "Tiles with less tissue than this fraction are skipped.")
-_CHECKPOINT = flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of --workdir.")
-
 
 class SlideError(ValueError):
     """A slide that cannot be opened or read."""
@@ -186,48 +175,65 @@ def keras_tile_predictor(model):
     return lambda images: tuple(output.numpy() for output in predict(tf.constant(images)))
 
 
+def define_flags():
+    """Defines this command's flags (at run time, so importing the module defines none)."""
+    flags.DEFINE_string("workdir", None, "A training workdir (its checkpoints/best.keras is used).")
+    flags.DEFINE_string("slide", None, "The slide file (any format OpenSlide reads).")
+    flags.DEFINE_string("output", None, "Folder for heatmap.npy/.png, overlay.png, tiles.csv, info.json.")
+    flags.DEFINE_integer("level", 0, "The pyramid level the tiles are read at (0: full resolution).")
+    flags.DEFINE_integer("tile_size", 512, "Tile side in pixels of --level.")
+    flags.DEFINE_integer("overlap", 64, "Pixels of --level shared by neighbouring tiles.")
+    flags.DEFINE_integer("batch_size", 8, "Tiles per model call (memory grows with it).")
+    flags.DEFINE_float("downsample", 32.0, "Level-0 pixels per heat-map cell, on each side.")
+    flags.DEFINE_float("minimum_tissue", 0.05, "Tiles with less tissue than this fraction are skipped.")
+    flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of --workdir.")
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    for flag in (_WORKDIR, _SLIDE, _OUTPUT):
-        if not flag.value:
-            raise app.UsageError(f"--{flag.name} is required")
-    if _BATCH_SIZE.value < 1:
+    for name in ("workdir", "slide", "output"):
+        if not flags.FLAGS[name].value:
+            raise app.UsageError(f"--{name} is required")
+    if flags.FLAGS.batch_size < 1:
         raise app.UsageError("--batch_size must be >= 1")
-    if not 0 <= _OVERLAP.value < _TILE_SIZE.value:
-        raise app.UsageError(f"--overlap must be in [0, --tile_size) (got {_OVERLAP.value}, {_TILE_SIZE.value})")
-    if _DOWNSAMPLE.value <= 0:
+    if not 0 <= flags.FLAGS.overlap < flags.FLAGS.tile_size:
+        raise app.UsageError(
+            f"--overlap must be in [0, --tile_size) (got {flags.FLAGS.overlap}, {flags.FLAGS.tile_size})"
+        )
+    if flags.FLAGS.downsample <= 0:
         raise app.UsageError("--downsample must be > 0")
     from mmu_tf.workdir import load_workdir
 
     try:
-        slide = open_slide(_SLIDE.value)
-        model, _ = load_workdir(_WORKDIR.value, _CHECKPOINT.value)
+        slide = open_slide(flags.FLAGS.slide)
+        model, _ = load_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
         class_names = model.class_names or [str(index) for index in range(model.num_classes)]
         heatmap, rows, info, thumbnail, tissue = infer_slide(
             slide,
             keras_tile_predictor(model),
-            level=_LEVEL.value,
-            tile_size=_TILE_SIZE.value,
-            overlap=_OVERLAP.value,
-            batch_size=_BATCH_SIZE.value,
-            downsample=_DOWNSAMPLE.value,
-            minimum_tissue=_MINIMUM_TISSUE.value,
+            level=flags.FLAGS.level,
+            tile_size=flags.FLAGS.tile_size,
+            overlap=flags.FLAGS.overlap,
+            batch_size=flags.FLAGS.batch_size,
+            downsample=flags.FLAGS.downsample,
+            minimum_tissue=flags.FLAGS.minimum_tissue,
             class_names=class_names,
         )
     except (SlideError, FileNotFoundError, ValueError) as error:
         raise app.UsageError(str(error)) from error
-    info["slide"] = os.path.abspath(_SLIDE.value)
-    info["workdir"] = os.path.abspath(_WORKDIR.value)
-    paths = write_outputs(_OUTPUT.value, heatmap, rows, info, thumbnail, tissue)
+    info["slide"] = os.path.abspath(flags.FLAGS.slide)
+    info["workdir"] = os.path.abspath(flags.FLAGS.workdir)
+    paths = write_outputs(flags.FLAGS.output, heatmap, rows, info, thumbnail, tissue)
     print(
         f"{info['tiles_with_tissue']} tissue tiles of {info['tiles_in_grid']} in {info['inference_seconds']:.1f} s; "
-        f"heat map {heatmap.shape[1]}x{heatmap.shape[0]} (1 cell = {_DOWNSAMPLE.value:g} level-0 pixels)"
+        f"heat map {heatmap.shape[1]}x{heatmap.shape[0]} (1 cell = {flags.FLAGS.downsample:g} level-0 pixels)"
     )
     print("Written: " + ", ".join(paths.values()))
 
 
 def run():
+    define_flags()
     app.run(main)
 
 

@@ -27,12 +27,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-_OUTPUT = flags.DEFINE_string("output", "runs/profile", "Folder for the trace and the summary.")
-_SIZE = flags.DEFINE_integer("size", 416, "Training image side.")
-_BATCH_SIZE = flags.DEFINE_integer("batch_size", 4, "Training batch size.")
-_STEPS = flags.DEFINE_integer("steps", 3, "Training steps traced.")
-_PRECISION = flags.DEFINE_string("precision", "float32", "float32 | bfloat16 | float16 | auto.")
-
 
 def executor_ops(xplane_path):
     """`[(name, op type, seconds)]` of the ops the TensorFlow executor ran, from an .xplane.pb file."""
@@ -124,6 +118,15 @@ def format_report(by_phase, by_part, by_type, wall_seconds_per_step, steps, sett
     return "\n".join(lines) + "\n"
 
 
+def define_flags():
+    """Defines this command's flags (at run time, so importing the module defines none)."""
+    flags.DEFINE_string("output", "runs/profile", "Folder for the trace and the summary.")
+    flags.DEFINE_integer("size", 416, "Training image side.")
+    flags.DEFINE_integer("batch_size", 4, "Training batch size.")
+    flags.DEFINE_integer("steps", 3, "Training steps traced.")
+    flags.DEFINE_string("precision", "float32", "float32 | bfloat16 | float16 | auto.")
+
+
 def main(argv):
     del argv
     import keras
@@ -133,24 +136,24 @@ def main(argv):
     from mmu_tf.models import MaxMinModel, build_backbone
     from mmu_tf.precision import set_precision
 
-    if _STEPS.value < 1 or _SIZE.value < 32 or _BATCH_SIZE.value < 1:
+    if flags.FLAGS.steps < 1 or flags.FLAGS.size < 32 or flags.FLAGS.batch_size < 1:
         raise app.UsageError("--steps and --batch_size must be >= 1 and --size >= 32")
-    policy = set_precision(_PRECISION.value)
+    policy = set_precision(flags.FLAGS.precision)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
-    images = tf.constant(rng.random((_BATCH_SIZE.value, _SIZE.value, _SIZE.value, 3), np.float32))
-    labels = tf.constant(np.arange(_BATCH_SIZE.value) % 2)
+    images = tf.constant(rng.random((flags.FLAGS.batch_size, flags.FLAGS.size, flags.FLAGS.size, 3), np.float32))
+    labels = tf.constant(np.arange(flags.FLAGS.batch_size) % 2)
     model = MaxMinModel(build_backbone("resnet18"), num_classes=2)
     model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True))
     for _ in range(2):
         model.train_on_batch(images, labels)
-    trace = os.path.join(_OUTPUT.value, "trace")
+    trace = os.path.join(flags.FLAGS.output, "trace")
     os.makedirs(trace, exist_ok=True)
     tf.profiler.experimental.start(trace)
     start = time.perf_counter()
-    for _ in range(_STEPS.value):
+    for _ in range(flags.FLAGS.steps):
         model.train_on_batch(images, labels)
-    wall = (time.perf_counter() - start) / _STEPS.value
+    wall = (time.perf_counter() - start) / flags.FLAGS.steps
     tf.profiler.experimental.stop()
     newest = max(glob.glob(os.path.join(trace, "**", "*.xplane.pb"), recursive=True), key=os.path.getmtime)
     by_phase, by_part, by_type = summarize(
@@ -158,17 +161,17 @@ def main(argv):
         ["backbone on X (localizer M)", "backbone on X+ and X- (classifier C, 0.8 scale)"],
     )
     settings = (
-        f"Batch {_BATCH_SIZE.value}, {_SIZE.value}x{_SIZE.value}, policy {policy}, "
+        f"Batch {flags.FLAGS.batch_size}, {flags.FLAGS.size}x{flags.FLAGS.size}, policy {policy}, "
         f"random ResNet-18 weights, {os.cpu_count()} CPU cores"
     )
-    report = format_report(by_phase, by_part, by_type, wall, _STEPS.value, settings)
-    with open(os.path.join(_OUTPUT.value, "profile.md"), "w") as handle:
+    report = format_report(by_phase, by_part, by_type, wall, flags.FLAGS.steps, settings)
+    with open(os.path.join(flags.FLAGS.output, "profile.md"), "w") as handle:
         handle.write(report)
-    with open(os.path.join(_OUTPUT.value, "profile.json"), "w") as handle:
+    with open(os.path.join(flags.FLAGS.output, "profile.json"), "w") as handle:
         json.dump(
             {
                 "wall_seconds_per_step": wall,
-                "steps": _STEPS.value,
+                "steps": flags.FLAGS.steps,
                 "by_phase_seconds": dict(by_phase),
                 "by_part_seconds": {part: dict(phases) for part, phases in by_part.items()},
                 "by_op_type_seconds": dict(by_type),
@@ -177,8 +180,9 @@ def main(argv):
             indent=2,
         )
     print(report)
-    print(f"Trace in {trace} (TensorBoard, profile plugin); summary in {_OUTPUT.value}/profile.md")
+    print(f"Trace in {trace} (TensorBoard, profile plugin); summary in {flags.FLAGS.output}/profile.md")
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

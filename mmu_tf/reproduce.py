@@ -114,29 +114,6 @@ GROUPS = {
     "ablation": tuple(name for name, _ in ABLATION),
 }
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config",
-    os.path.join(_ROOT, "configs", "demo.py"),
-    "Config file of every run (configs/demo.py: the embedded synthetic data; configs/glas.py: GlaS). "
-    "--config.<field>=<value> overrides are passed on to every run.",
-    lock_config=True,
-)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Folder of the runs (one subfolder each), tables and figures.")
-_METHODS = flags.DEFINE_string(
-    "methods",
-    "all",
-    "all | table1 | ablation | a comma-separated list of runs: " + ",".join(RUNS),
-)
-_SPLIT = flags.DEFINE_string("split", "valid", "The split every method is scored on (the paper's tables: test).")
-_BUDGET = flags.DEFINE_string(
-    "budget",
-    "",
-    "Training budget, e.g. 'epochs=10,size=208': epochs per run, and the training crop size in pixels "
-    "(the evaluation resize scales with it). Empty: the config's own.",
-)
-_FIGURE_IMAGES = flags.DEFINE_integer("figure_images", 4, "Images of the split shown in masks.png.")
-_TIMING_IMAGES = flags.DEFINE_integer("timing_images", 8, "Images of the split timed for cost.md.")
-
 
 def parse_budget(text):
     """`'epochs=10,size=208'` -> `{'epochs': 10, 'size': 208}`; raises ValueError naming --budget."""
@@ -406,17 +383,43 @@ def _one(split, index):
     )
 
 
+def define_flags():
+    """Defines this command's flags (at run time, so importing the module defines none)."""
+    config_flags.DEFINE_config_file(
+        "config",
+        os.path.join(_ROOT, "configs", "demo.py"),
+        "Config file of every run (configs/demo.py: the embedded synthetic data; configs/glas.py: GlaS). "
+        "--config.<field>=<value> overrides are passed on to every run.",
+        lock_config=True,
+    )
+    flags.DEFINE_string("workdir", None, "Folder of the runs (one subfolder each), tables and figures.")
+    flags.DEFINE_string(
+        "methods",
+        "all",
+        "all | table1 | ablation | a comma-separated list of runs: " + ",".join(RUNS),
+    )
+    flags.DEFINE_string("split", "valid", "The split every method is scored on (the paper's tables: test).")
+    flags.DEFINE_string(
+        "budget",
+        "",
+        "Training budget, e.g. 'epochs=10,size=208': epochs per run, and the training crop size in pixels "
+        "(the evaluation resize scales with it). Empty: the config's own.",
+    )
+    flags.DEFINE_integer("figure_images", 4, "Images of the split shown in masks.png.")
+    flags.DEFINE_integer("timing_images", 8, "Images of the split timed for cost.md.")
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if not _WORKDIR.value:
+    if not flags.FLAGS.workdir:
         raise app.UsageError("--workdir is required: the folder the runs, tables and figures go to.")
     try:
-        runs = select_runs(_METHODS.value)
-        budget = parse_budget(_BUDGET.value)
+        runs = select_runs(flags.FLAGS.methods)
+        budget = parse_budget(flags.FLAGS.budget)
     except ValueError as error:
         raise app.UsageError(str(error)) from error
-    config = _CONFIG.value
+    config = flags.FLAGS.config
     config_file = os.path.abspath(config_flags.get_config_filename(flags.FLAGS["config"]))
     user_overrides = config_flags.get_override_values(flags.FLAGS["config"])
     overrides = budget_overrides(config, budget)
@@ -431,22 +434,24 @@ def main(argv):
     from mmu_tf.data.samples import DataError
 
     try:
-        load_dataset_split(config.data, _SPLIT.value)
+        load_dataset_split(config.data, flags.FLAGS.split)
     except (DataError, OSError) as error:
-        raise app.UsageError(f"--split={_SPLIT.value}: cannot load it ({error})") from error
-    workdir = _WORKDIR.value
+        raise app.UsageError(f"--split={flags.FLAGS.split}: cannot load it ({error})") from error
+    workdir = flags.FLAGS.workdir
     os.makedirs(workdir, exist_ok=True)
-    print(f"Reproducing {len(runs)} runs on split {_SPLIT.value!r} in {workdir}: {', '.join(runs)}")
+    print(f"Reproducing {len(runs)} runs on split {flags.FLAGS.split!r} in {workdir}: {', '.join(runs)}")
     statuses = train_runs(
         runs,
         workdir,
-        lambda name: run_arguments(config_file, name, _SPLIT.value, user_overrides, overrides),
-        _SPLIT.value,
+        lambda name: run_arguments(config_file, name, flags.FLAGS.split, user_overrides, overrides),
+        flags.FLAGS.split,
     )
     total = sum(status.get("train_seconds", 0.0) for status in statuses.values())
-    text = caption(config_file, _SPLIT.value, budget, user_overrides, total)
-    paths = list(write_tables(workdir, runs, statuses, _SPLIT.value, text))
-    paths += write_figures_and_cost(workdir, runs, _SPLIT.value, config, _FIGURE_IMAGES.value, _TIMING_IMAGES.value)
+    text = caption(config_file, flags.FLAGS.split, budget, user_overrides, total)
+    paths = list(write_tables(workdir, runs, statuses, flags.FLAGS.split, text))
+    paths += write_figures_and_cost(
+        workdir, runs, flags.FLAGS.split, config, flags.FLAGS.figure_images, flags.FLAGS.timing_images
+    )
     with open(paths[0]) as handle:
         print(handle.read())
     print("Written: " + ", ".join(paths))
@@ -458,6 +463,7 @@ def main(argv):
 
 
 def run():
+    define_flags()
     app.run(main)
 
 

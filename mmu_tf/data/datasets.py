@@ -5,8 +5,11 @@ import os
 from mmu_tf.data import glas, synthetic
 from mmu_tf.data.csv_dataset import read_csv_split
 from mmu_tf.data.samples import DataError, load_split
+from mmu_tf.data.shards import ShardedSplit
 
 DATASETS = ("synthetic", "glas", "csv")
+# What a listed image without a mask file means: no pixel truth, or all background (Camelyon16).
+MISSING_MASKS = ("none", "background")
 
 
 def list_samples(data_config, split):
@@ -27,14 +30,19 @@ def read_glas_split_checked(root, split):
 
 
 def load_dataset_split(data_config, split, seed=0):
-    """A `LoadedSplit` for `split`, every file read and checked.
+    """A `LoadedSplit` for `split`, every file read and checked; a `ShardedSplit` with `data.shards`.
 
     Raises `DataError` (or its `MissingFilesError`) naming the file and problem.
     """
+    missing_mask = data_config.get("missing_mask", "none")
+    if missing_mask not in MISSING_MASKS:
+        raise DataError(f"`--config.data.missing_mask` must be one of {MISSING_MASKS}. Received: {missing_mask!r}")
+    if data_config.get("shards"):
+        return ShardedSplit(data_config.shards, split, missing_mask)
     if data_config.name == "synthetic":
         count = data_config.num_images.get(split)
         if count is None:
             raise DataError(f"synthetic data has no split {split!r}; it has {sorted(data_config.num_images)}")
         return synthetic.make_synthetic_split(split, count, data_config.synthetic_size, seed)
     class_names = glas.CLASS_NAMES if data_config.name == "glas" else data_config.class_names
-    return load_split(split, list_samples(data_config, split), class_names)
+    return load_split(split, list_samples(data_config, split), class_names, missing_mask=missing_mask)

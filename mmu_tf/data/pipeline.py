@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from mmu_tf.data.augment import augment, resize
+from mmu_tf.data.shards import ShardedSplit
 
 AUTOTUNE = tf.data.AUTOTUNE
 
@@ -37,11 +38,16 @@ def examples_dataset(split, with_masks=False):
     return tf.data.Dataset.from_tensor_slices(columns).map(unflatten)
 
 
+def resize_uint8(image, mask, data_config):
+    """The deterministic resize of `data_config`, from and back to uint8 (as cached in memory)."""
+    image, mask = resize(tf.cast(image, tf.float32) / 255.0, mask, data_config)
+    # Cached as uint8: a quarter of the memory of float32.
+    return tf.cast(tf.round(image * 255.0), tf.uint8), mask
+
+
 def _resized(split, data_config, with_masks):
     def resize_example(image, label, mask):
-        image, mask = resize(tf.cast(image, tf.float32) / 255.0, mask, data_config)
-        # Cached as uint8: a quarter of the memory of float32.
-        image = tf.cast(tf.round(image * 255.0), tf.uint8)
+        image, mask = resize_uint8(image, mask, data_config)
         return (image, label) if mask is None else (image, label, mask)
 
     return examples_dataset(split, with_masks).map(resize_example, num_parallel_calls=AUTOTUNE).cache()
@@ -85,8 +91,11 @@ def training_dataset(split, data_config, batch_size, seed, with_masks=False, ini
     steps. `epochs=None` repeats without end (give `fit` its `steps_per_epoch`).
 
     Needs one training size: `data.crop_size`, `data.resize_mode="fixed"`, or
-    images that all have the same size.
+    images that all have the same size. A `ShardedSplit` is streamed (see
+    `_streamed_training_dataset`).
     """
+    if isinstance(split, ShardedSplit):
+        return _streamed_training_dataset(split, data_config, batch_size, seed, with_masks, initial_epoch, epochs)
     if not data_config.get("crop_size") and not has_uniform_size(split, data_config):
         raise ValueError(
             f"split {split.name!r} has images of different sizes: set --config.data.crop_size "
@@ -116,9 +125,46 @@ def training_dataset(split, data_config, batch_size, seed, with_masks=False, ini
     return tf.data.Dataset.range(initial_epoch, last_epoch).flat_map(one_epoch).prefetch(AUTOTUNE)
 
 
+def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks, initial_epoch, epochs):
+    """Training batches streamed from shards: nothing but a shuffle buffer is held in memory.
+
+    Epoch `e` reads the shards in an order drawn from `(seed, e)`, interleaved,
+    through a shuffle buffer of `data.shuffle_buffer` examples (seeded), with
+    per-example augmentation seeds `(seed, e, position)`: deterministic, so a
+    resumed run sees the batches an uninterrupted one would.
+    """
+    if not data_config.get("crop_size") and data_config.resize_mode != "fixed":
+        raise ValueError(
+            "streaming from --config.data.shards needs one training size: set --config.data.crop_size "
+            "or --config.data.resize_mode=fixed"
+        )
+    buffer = int(data_config.get("shuffle_buffer", 1024))
+
+    def one_epoch(epoch):
+        epoch_seed = tf.constant(seed, tf.int64) * 1_000_003 + epoch
+        examples = split.examples(order_seed=epoch_seed).shuffle(buffer, seed=seed).enumerate()
+
+        def augment_example(position, example):
+            image, label, mask, has_mask, _ = example
+            if with_masks:
+                tf.debugging.assert_equal(has_mask, True, message="a training example has no mask")
+            image, mask = resize_uint8(image, mask if with_masks else None, data_config)
+            image, mask = augment(
+                tf.cast(image, tf.float32) / 255.0, mask, tf.stack([epoch_seed, position]), data_config
+            )
+            return (image, label) if mask is None else (image, label, mask)
+
+        return examples.map(augment_example, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
+
+    last_epoch = initial_epoch + epochs if epochs is not None else tf.int64.max
+    return tf.data.Dataset.range(initial_epoch, last_epoch).flat_map(one_epoch).prefetch(AUTOTUNE)
+
+
 def has_uniform_size(split, data_config):
-    """Whether every image of `split` has the same size after resizing."""
-    return data_config.resize_mode == "fixed" or len({image.shape for image in split.images}) == 1
+    """Whether every image of `split` has the same size after resizing (a `ShardedSplit`: when resized to one)."""
+    if data_config.resize_mode == "fixed":
+        return True
+    return not isinstance(split, ShardedSplit) and len({image.shape for image in split.images}) == 1
 
 
 def evaluation_dataset(split, data_config, batch_size, with_masks=False):
@@ -127,6 +173,55 @@ def evaluation_dataset(split, data_config, batch_size, with_masks=False):
     Images of different sizes go one per batch (the model is fully convolutional).
     """
     batch_size = batch_size if has_uniform_size(split, data_config) else 1
+    if isinstance(split, ShardedSplit):
+        return _streamed_evaluation(split, data_config, with_masks).batch(batch_size).prefetch(AUTOTUNE)
     dataset = _resized(split, data_config, with_masks=with_masks)
     dataset = dataset.map(lambda image, *rest: (tf.cast(image, tf.float32) / 255.0, *rest))
     return dataset.batch(batch_size).prefetch(AUTOTUNE)
+
+
+def _streamed_evaluation(split, data_config, with_masks):
+    def prepare(image, label, mask, has_mask, name):
+        image, mask = resize_uint8(image, mask if with_masks else None, data_config)
+        image = tf.cast(image, tf.float32) / 255.0
+        return (image, label) if mask is None else (image, label, mask)
+
+    return split.examples().map(prepare, num_parallel_calls=AUTOTUNE, deterministic=True)
+
+
+def original_and_model_inputs(split, data_config):
+    """Unbatched `(model input float32, image uint8, label, mask bool, has_mask, name)`, in split order.
+
+    The model input is resized as at evaluation; the rest is at the image's
+    own size, for scoring. Works for a `LoadedSplit` and a `ShardedSplit`.
+    """
+    if isinstance(split, ShardedSplit):
+        examples = split.examples()
+    else:
+        has_masks = [mask is not None for mask in split.masks] if split.masks else [False] * len(split)
+        masks = [
+            mask if mask is not None else np.zeros(image.shape[:2], bool)
+            for image, mask in zip(split.images, split.masks or [None] * len(split))
+        ]
+        columns = {
+            "image": _ragged(split.images),
+            "shape": np.array([image.shape[:2] for image in split.images], np.int32),
+            "mask": _ragged([mask.astype(np.uint8) for mask in masks]),
+            "label": np.asarray(split.labels),
+            "has_mask": np.array(has_masks),
+            "name": np.array(split.names),
+        }
+
+        def unflatten(example):
+            height, width = example["shape"][0], example["shape"][1]
+            image = tf.reshape(example["image"], (height, width, 3))
+            mask = tf.reshape(example["mask"], (height, width)) > 0
+            return image, example["label"], mask, example["has_mask"], example["name"]
+
+        examples = tf.data.Dataset.from_tensor_slices(columns).map(unflatten)
+
+    def prepare(image, label, mask, has_mask, name):
+        resized, _ = resize_uint8(image, None, data_config)
+        return tf.cast(resized, tf.float32) / 255.0, image, label, mask, has_mask, name
+
+    return examples.map(prepare, num_parallel_calls=AUTOTUNE, deterministic=True)

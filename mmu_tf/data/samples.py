@@ -114,8 +114,12 @@ def check_files_exist(split, samples):
         raise MissingFilesError(split, missing)
 
 
-def load_split(split, samples, class_names, require_masks=False):
+def load_split(split, samples, class_names, require_masks=False, missing_mask="none"):
     """Reads every sample of a split into memory, checking each file.
+
+    A sample without a mask file has no mask (`missing_mask="none"`: no pixel
+    metrics for it) or an all-background one (`"background"`: Camelyon16's
+    normal patches).
 
     Raises `DataError` for an empty split, `MissingFilesError` for absent
     files (all of them named), and `DataError` naming the file for an
@@ -131,7 +135,7 @@ def load_split(split, samples, class_names, require_masks=False):
         if sample.mask_path is None:
             if require_masks:
                 raise DataError(f"split {split!r}: no mask given for {sample.name}")
-            masks.append(None)
+            masks.append(np.zeros(image.shape[:2], bool) if missing_mask == "background" else None)
         else:
             masks.append(read_mask(sample.mask_path, image.shape))
     return LoadedSplit(

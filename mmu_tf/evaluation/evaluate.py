@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from mmu_tf.data.pipeline import evaluation_dataset
+from mmu_tf.data.pipeline import original_and_model_inputs
 from mmu_tf.evaluation.metrics import SplitMetrics
 from mmu_tf.evaluation.visualize import overlay_panel, write_png
 
@@ -22,22 +22,6 @@ def make_predict_function(model):
         return outputs["probabilities"], outputs["mask"]
 
     return predict
-
-
-def predict_split(model, split, data_config, batch_size, progress=True):
-    """Class probabilities (N, K) and soft masks, each resized to its image's original size."""
-    predict = make_predict_function(model)
-    probabilities, masks = [], []
-    dataset = evaluation_dataset(split, data_config, batch_size)
-    with tqdm(total=len(split), desc=f"predict {split.name}", unit="img", disable=not progress) as bar:
-        for images, _ in dataset:
-            batch_probabilities, batch_masks = predict(images)
-            for probability, mask in zip(batch_probabilities.numpy(), batch_masks.numpy()):
-                height, width = split.images[len(masks)].shape[:2]
-                masks.append(cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR))
-                probabilities.append(probability)
-            bar.update(len(batch_masks))
-    return np.stack(probabilities), masks
 
 
 def score_split(split, probabilities, soft_masks, f1_rule="all"):
@@ -62,42 +46,67 @@ def all_ones_summary(split, f1_rule="all"):
     return score_split(split, None, ones, f1_rule).summary()
 
 
-def write_overlays(folder, split, probabilities, soft_masks, count):
-    """Writes `count` overlay PNGs (spread over the split) and returns their paths."""
+def _write_overlay(folder, split, name, image, soft_mask, true_mask, label, probabilities):
+    predicted = int(np.argmax(probabilities))
+    title = (
+        f"{name}  true: {split.class_names[label]}  "
+        f"predicted: {split.class_names[predicted]} ({probabilities[predicted]:.2f})"
+    )
     os.makedirs(folder, exist_ok=True)
-    paths = []
-    for index in np.linspace(0, len(split) - 1, min(count, len(split))).round().astype(int):
-        predicted = int(np.argmax(probabilities[index]))
-        title = (
-            f"{split.names[index]}  true: {split.class_names[split.labels[index]]}  "
-            f"predicted: {split.class_names[predicted]} ({probabilities[index][predicted]:.2f})"
-        )
-        true_mask = split.masks[index] if split.masks else None
-        panel = overlay_panel(split.images[index], soft_masks[index], true_mask, title)
-        path = os.path.join(folder, f"{split.names[index]}.png")
-        write_png(path, panel)
-        paths.append(path)
-    return paths
+    path = os.path.join(folder, f"{name}.png")
+    write_png(path, overlay_panel(image, soft_mask, true_mask, title))
+    return path
 
 
 def evaluate_split(model, split, data_config, batch_size, workdir, f1_rule="all", num_overlays=6, progress=True):
     """Predicts, scores and writes `workdir/metrics/<split>.json` and overlays.
 
+    Streams the split one image at a time (a `LoadedSplit` or a `ShardedSplit`
+    alike): the model sees the image resized as at training, its mask is
+    resized back to the image's own size and thresholded at 0.5, and only the
+    per-image scores are kept. `batch_size` is unused (images differ in size).
+
     Returns the summary dict (with the all-ones mask's scores under `all_ones_mask`).
     """
-    probabilities, soft_masks = predict_split(model, split, data_config, batch_size, progress)
-    metrics = score_split(split, probabilities, soft_masks, f1_rule)
+    del batch_size
+    predict = make_predict_function(model)
+    metrics = SplitMetrics(len(split.class_names), f1_rule=f1_rule)
+    all_ones = SplitMetrics(len(split.class_names), f1_rule=f1_rule)
+    shown = set()
+    if num_overlays:
+        shown = set(np.linspace(0, len(split) - 1, min(num_overlays, len(split))).round().astype(int).tolist())
+    folder = os.path.join(workdir, "overlays", split.name)
+    stream = original_and_model_inputs(split, data_config).prefetch(tf.data.AUTOTUNE)
+    with tqdm(total=len(split), desc=f"evaluate {split.name}", unit="img", disable=not progress) as bar:
+        for index, (inputs, image, label, mask, has_mask, name) in enumerate(stream):
+            probabilities, soft_masks = predict(inputs[None])
+            probabilities = probabilities.numpy()[0]
+            image = image.numpy()
+            height, width = image.shape[:2]
+            soft_mask = cv2.resize(soft_masks.numpy()[0], (width, height), interpolation=cv2.INTER_LINEAR)
+            true_mask = mask.numpy() if bool(has_mask) else None
+            name, label = name.numpy().decode("utf-8"), int(label)
+            metrics.add(
+                label=label,
+                probabilities=probabilities,
+                predicted_mask=None if true_mask is None else soft_mask >= 0.5,
+                true_mask=true_mask,
+                name=name,
+            )
+            if true_mask is not None:
+                all_ones.add(label=label, predicted_mask=np.ones_like(true_mask), true_mask=true_mask)
+            if index in shown:
+                _write_overlay(folder, split, name, image, soft_mask, true_mask, label, probabilities)
+            bar.update(1)
     summary = metrics.summary()
     summary["split"] = split.name
-    if split.has_masks:
-        baseline = all_ones_summary(split, f1_rule)
+    if summary["num_images_with_masks"]:
+        baseline = all_ones.summary()
         summary["all_ones_mask"] = {key: baseline[key] for key in ("f1_foreground", "f1_background")}
     summary["per_image"] = metrics.per_image
     os.makedirs(os.path.join(workdir, "metrics"), exist_ok=True)
     with open(os.path.join(workdir, "metrics", f"{split.name}.json"), "w") as handle:
         json.dump(summary, handle, indent=2)
-    if num_overlays:
-        write_overlays(os.path.join(workdir, "overlays", split.name), split, probabilities, soft_masks, num_overlays)
     return summary
 
 
