@@ -129,7 +129,7 @@ def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks,
     """Training batches streamed from shards: nothing but a shuffle buffer is held in memory.
 
     Epoch `e` reads the shards in an order drawn from `(seed, e)`, interleaved,
-    through a shuffle buffer of `data.shuffle_buffer` examples (seeded), with
+    through a shuffle buffer of `data.shuffle_buffer` encoded records (seeded), with
     per-example augmentation seeds `(seed, e, position)`: deterministic, so a
     resumed run sees the batches an uninterrupted one would.
     """
@@ -142,7 +142,7 @@ def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks,
 
     def one_epoch(epoch):
         epoch_seed = tf.constant(seed, tf.int64) * 1_000_003 + epoch
-        examples = split.examples(order_seed=epoch_seed).shuffle(buffer, seed=seed).enumerate()
+        examples = split.examples(order_seed=epoch_seed, shuffle_buffer=buffer, shuffle_seed=seed).enumerate()
 
         def augment_example(position, example):
             image, label, mask, has_mask, _ = example

@@ -152,12 +152,15 @@ class ShardedSplit:
         """The names of the first `count` examples, in split order."""
         return [name.numpy().decode("utf-8") for *_, name in self.examples().take(count)]
 
-    def examples(self, order_seed=None, cycle_length=4):
+    def examples(self, order_seed=None, cycle_length=4, shuffle_buffer=0, shuffle_seed=0):
         """Dataset of `(image uint8 (H, W, 3), label, mask bool (H, W), has_mask, name)`.
 
         In shard order, or, with `order_seed` (an int64 scalar, a tensor
         allowed), the shards in a seeded order read `cycle_length` at a time,
-        interleaved. Deterministic either way.
+        interleaved, then through a shuffle buffer of `shuffle_buffer` records
+        (seeded by `shuffle_seed`). The buffer holds the encoded records, not
+        decoded images: its memory is the files', not the pixels'.
+        Deterministic either way.
         """
         files = tf.constant(self.files)
         if order_seed is not None:
@@ -186,4 +189,6 @@ class ShardedSplit:
             )
             return image, example["label"], mask, has_mask | background, example["name"]
 
+        if shuffle_buffer > 1:
+            records = records.shuffle(shuffle_buffer, seed=shuffle_seed)
         return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
