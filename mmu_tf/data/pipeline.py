@@ -114,13 +114,21 @@ def training_dataset(split, data_config, batch_size, seed, with_masks=False, ini
 
         def augment_example(index, position):
             image, label, mask = fetch(index)
-            image, mask = augment(
-                tf.cast(image, tf.float32) / 255.0, mask, tf.stack([epoch_seed, position]), data_config
-            )
-            return (image, label) if mask is None else (image, label, mask)
+            return _augmented(image, label, mask, tf.stack([epoch_seed, position]), data_config)
 
         return examples.map(augment_example, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
 
+    return _epoch_after_epoch(one_epoch, initial_epoch, epochs)
+
+
+def _augmented(image, label, mask, seed, data_config):
+    """`(image float32, label[, mask])` of a resized uint8 example, augmented with its stateless seed."""
+    image, mask = augment(tf.cast(image, tf.float32) / 255.0, mask, seed, data_config)
+    return (image, label) if mask is None else (image, label, mask)
+
+
+def _epoch_after_epoch(one_epoch, initial_epoch, epochs):
+    """`one_epoch(e)` for e from `initial_epoch`, `epochs` of them (None: without end), prefetched."""
     last_epoch = initial_epoch + epochs if epochs is not None else tf.int64.max
     return tf.data.Dataset.range(initial_epoch, last_epoch).flat_map(one_epoch).prefetch(AUTOTUNE)
 
@@ -149,15 +157,11 @@ def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks,
             if with_masks:
                 tf.debugging.assert_equal(has_mask, True, message="a training example has no mask")
             image, mask = resize_uint8(image, mask if with_masks else None, data_config)
-            image, mask = augment(
-                tf.cast(image, tf.float32) / 255.0, mask, tf.stack([epoch_seed, position]), data_config
-            )
-            return (image, label) if mask is None else (image, label, mask)
+            return _augmented(image, label, mask, tf.stack([epoch_seed, position]), data_config)
 
         return examples.map(augment_example, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
 
-    last_epoch = initial_epoch + epochs if epochs is not None else tf.int64.max
-    return tf.data.Dataset.range(initial_epoch, last_epoch).flat_map(one_epoch).prefetch(AUTOTUNE)
+    return _epoch_after_epoch(one_epoch, initial_epoch, epochs)
 
 
 def has_uniform_size(split, data_config):
