@@ -39,7 +39,8 @@ def get_config():
     config.method.t = 10.0
     config.method.t_factor = 1.1
     config.method.t_max = 30.0
-    # lr 1e-3 divided by 10 at half of training (the classifier's 10x is not implemented yet).
+    # lr 1e-3 divided by 10 at half of training; the classifier part (the WILDCAT heads) at 10x.
     config.optimizer.decay_factor = 0.1
     config.optimizer.decay_epochs = 10
+    config.optimizer.head_learning_rate_multiplier = 10.0
     return config

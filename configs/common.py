@@ -85,6 +85,7 @@ def base_config():
     config.optimizer.nesterov = True
     config.optimizer.weight_decay = 1e-4
     config.optimizer.global_clipnorm = 0.0  # 0: no clipping
+    config.optimizer.head_learning_rate_multiplier = 1.0  # Max-Min's WILDCAT heads' lr x this
     config.optimizer.decay_factor = 0.9  # learning rate x factor every decay_epochs
     config.optimizer.decay_epochs = 10
     config.optimizer.min_learning_rate = 1e-7

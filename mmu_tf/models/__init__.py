@@ -69,6 +69,7 @@ def build_model(config, class_names):
         normalize_sizes=config.method.normalize_sizes,
         barrier_t=config.method.t,
         classifier_scale=config.method.classifier_scale,
+        head_learning_rate_multiplier=config.optimizer.get("head_learning_rate_multiplier", 1.0),
     )
 
 

@@ -53,6 +53,9 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         barrier_t: the initial t of the log barrier; a callback anneals it.
         classifier_scale: X+ and X- are resized by this factor before C
             (the reference code's 0.8, to save compute).
+        head_learning_rate_multiplier: the gradients of the two WILDCAT heads
+            are multiplied by it, which for SGD multiplies their learning rate
+            (Camelyon16-P512: "classifier part x10", METHOD.md §5).
 
     Example:
     >>> from mmu_tf.models.backbones import build_backbone
@@ -80,6 +83,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         normalize_sizes=False,
         barrier_t=5.0,
         classifier_scale=0.8,
+        head_learning_rate_multiplier=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -105,6 +109,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         self.normalize_sizes = bool(normalize_sizes)
         self.initial_barrier_t = float(barrier_t)
         self.classifier_scale = float(classifier_scale)
+        self.head_learning_rate_multiplier = float(head_learning_rate_multiplier)
 
         self.normalization = imagenet_normalization()
         head_settings = dict(
@@ -235,6 +240,13 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
             total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(images, labels, training=True)
             scaled_loss = self.optimizer.scale_loss(scale_for_replicas(total))
         gradients = tape.gradient(scaled_loss, self.trainable_variables)
+        if self.head_learning_rate_multiplier != 1.0:
+            heads = {id(variable) for variable in self.localizer_head.trainable_variables}
+            heads |= {id(variable) for variable in self.classifier_head.trainable_variables}
+            gradients = [
+                gradient * self.head_learning_rate_multiplier if id(variable) in heads else gradient
+                for gradient, variable in zip(gradients, self.trainable_variables)
+            ]
         self.optimizer.apply(gradients, self.trainable_variables)
         logs = self._update_metrics(total, terms, labels, classifier_scores, localizer_scores)
         # The schedules' current values, so the progress bar and logs show them.
@@ -268,6 +280,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
             "normalize_sizes": self.normalize_sizes,
             "barrier_t": self.initial_barrier_t,
             "classifier_scale": self.classifier_scale,
+            "head_learning_rate_multiplier": self.head_learning_rate_multiplier,
         }
 
     @classmethod

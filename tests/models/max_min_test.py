@@ -115,3 +115,22 @@ def test_invalid_arguments_are_rejected():
         MaxMinModel(backbone, num_classes=2, background="kl")
     with pytest.raises(ValueError, match="`class_names` must have 2 names"):
         MaxMinModel(backbone, num_classes=2, class_names=["a"])
+
+
+def test_head_learning_rate_multiplier_scales_only_the_heads_steps():
+    images = np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32")
+    labels = np.array([0, 1])
+    steps = []
+    for multiplier in (1.0, 10.0):
+        keras.utils.set_random_seed(0)
+        model = MaxMinModel(build_backbone("resnet18"), 2, dropout=0.0, head_learning_rate_multiplier=multiplier)
+        model(images[:1])
+        model.compile(optimizer=keras.optimizers.SGD(1e-3))  # plain SGD: the step is lr x gradient
+        before = [variable.numpy() for variable in model.trainable_variables]
+        model.train_on_batch(images, labels)
+        steps.append([variable.numpy() - old for variable, old in zip(model.trainable_variables, before)])
+    paths = [variable.path for variable in model.trainable_variables]
+    assert sum("head" in path for path in paths) == 4  # two heads: kernel and bias each
+    for path, step, scaled in zip(paths, steps[0], steps[1]):
+        expected = 10.0 * step if "head" in path else step
+        np.testing.assert_allclose(scaled, expected, rtol=1e-3, atol=1e-7, err_msg=path)
