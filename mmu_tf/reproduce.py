@@ -230,8 +230,9 @@ def read_metrics(workdir, run_name, split):
 
 
 def short_label(run_name):
-    """The run's label without its parenthesis, for the figures' narrow columns."""
-    return RUNS[run_name].label.split(" (")[0]
+    """The run's label without a "(... bound)" note, for the figures' narrow columns."""
+    label = RUNS[run_name].label
+    return label.split(" (")[0] if "bound)" in label else label
 
 
 def _cell(value):
