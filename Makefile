@@ -15,8 +15,9 @@ $(BIN)/.installed: setup.py
 demo: $(BIN)/.installed
 	$(BIN)/python train_main.py --config=configs/demo.py --workdir=runs/demo
 
+# Two pytest workers: many tests wait on subprocesses and tracing, so two share the 2 cores well.
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

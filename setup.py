@@ -30,7 +30,7 @@ setup(
     ],
     extras_require={
         "litert": ["ai-edge-litert>=2.0"],
-        "dev": ["pytest>=8", "ruff>=0.6"],
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6"],
     },
     entry_points={
         "console_scripts": [
