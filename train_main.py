@@ -99,10 +99,21 @@ def load_splits(config, names, required):
 
 
 def _changed_fields(saved, current, prefix=""):
-    """Dotted names of the config fields whose values differ (both dicts from config JSON)."""
+    """Dotted names of the config fields whose values differ (both dicts from config JSON).
+
+    A field the saved config lacks was added to the code after that run
+    started; it is not a change when it holds its default.
+    """
+    from configs import common
+
+    defaults = json.loads(common.base_config().to_json_best_effort())
+    for part in filter(None, prefix.rstrip(".").split(".")):
+        defaults = defaults.get(part, {}) if isinstance(defaults, dict) else {}
     changed = []
     for key in sorted(set(saved) | set(current)):
         old, new = saved.get(key), current.get(key)
+        if key not in saved and isinstance(defaults, dict) and key in defaults and new == defaults[key]:
+            continue
         if isinstance(old, dict) and isinstance(new, dict):
             changed += _changed_fields(old, new, f"{prefix}{key}.")
         elif old != new:
