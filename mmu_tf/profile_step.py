@@ -9,7 +9,7 @@ executor ran, with its duration, is grouped
 
 - by phase: forward, backward (ops under `gradient_tape/`), optimizer update;
 - by part of the model: each backbone pass (the localizer's on X, then the
-  classifier's on X+ and X- batched together), the heads, the rest;
+  classifier's on X+ and on X-), the heads, the rest;
 - by op type (Conv2D, Conv2DBackpropFilter, ...).
 
 Writes OUTPUT/profile.md and OUTPUT/profile.json. Op times are summed over
@@ -158,7 +158,7 @@ def main(argv):
     newest = max(glob.glob(os.path.join(trace, "**", "*.xplane.pb"), recursive=True), key=os.path.getmtime)
     by_phase, by_part, by_type = summarize(
         executor_ops(newest),
-        ["backbone on X (localizer M)", "backbone on X+ and X- (classifier C, 0.8 scale)"],
+        ["backbone on X (localizer M)", "backbone on X+ (classifier C, 0.8 scale)", "backbone on X- (C, 0.8 scale)"],
     )
     settings = (
         f"Batch {flags.FLAGS.batch_size}, {flags.FLAGS.size}x{flags.FLAGS.size}, policy {policy}, "

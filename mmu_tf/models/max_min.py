@@ -190,12 +190,11 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         localizer_scores, foreground_mask = self.localize(normalized, training=training)
         mask = tf.cast(tf.expand_dims(foreground_mask, -1), normalized.dtype)
         regularizer = BACKGROUND_TERMS[self.background]
-        if regularizer is None:
-            classifier_scores = self.classify(normalized * mask, training=training)
-        else:
-            # X+ and X- go through C as one batch: one backbone pass, not two.
-            both = self.classify(tf.concat([normalized * mask, normalized * (1.0 - mask)], axis=0), training=training)
-            classifier_scores, background_scores = tf.split(both, 2, axis=0)
+        classifier_scores = self.classify(normalized * mask, training=training)
+        if regularizer is not None:
+            # X- in its own pass, as the reference code: batch normalisation sees X+ and X- apart.
+            # (One batched pass of both was 9 % slower per step on a 2-core CPU: 4.38 vs 4.02 s.)
+            background_scores = self.classify(normalized * (1.0 - mask), training=training)
 
         terms = {
             "localizer_ce": tf.reduce_mean(losses.cross_entropy(labels, localizer_scores)),
