@@ -76,7 +76,15 @@ def test_a_nan_loss_stops_training_before_any_checkpoint_saves_it(tmp_path):
     assert saved["epoch"] == 1
     targets[5] = np.nan  # the second batch's loss is NaN
     with pytest.raises(NonFiniteLossError, match="became nan at batch 2"):
-        model.fit(features, targets, epochs=2, batch_size=4, callbacks=[StopOnNonFiniteLoss(), last, backup], verbose=0)
+        model.fit(
+            features,
+            targets,
+            epochs=2,
+            batch_size=4,
+            shuffle=False,  # row 5 must be in the second batch
+            callbacks=[StopOnNonFiniteLoss(), last, backup],
+            verbose=0,
+        )
     # The backup is still the finite one of the first fit.
     assert TrainingBackup.read_state(str(tmp_path / "backup"))["epoch"] == 1
     restored = _tiny_model()
