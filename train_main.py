@@ -98,24 +98,25 @@ def load_splits(config, names, required):
     return splits
 
 
-def _changed_fields(saved, current, prefix=""):
+def _changed_fields(saved, current, defaults=None, prefix=""):
     """Dotted names of the config fields whose values differ (both dicts from config JSON).
 
     A field the saved config lacks was added to the code after that run
-    started; it is not a change when it holds its default.
+    started; it is not a change when it holds its default (`defaults`: the
+    base config as JSON, by default `configs.common.base_config()`).
     """
-    from configs import common
+    if defaults is None:
+        from configs import common
 
-    defaults = json.loads(common.base_config().to_json_best_effort())
-    for part in filter(None, prefix.rstrip(".").split(".")):
-        defaults = defaults.get(part, {}) if isinstance(defaults, dict) else {}
+        defaults = json.loads(common.base_config().to_json_best_effort())
     changed = []
     for key in sorted(set(saved) | set(current)):
         old, new = saved.get(key), current.get(key)
-        if key not in saved and isinstance(defaults, dict) and key in defaults and new == defaults[key]:
+        default = defaults.get(key) if isinstance(defaults, dict) else None
+        if key not in saved and isinstance(defaults, dict) and key in defaults and new == default:
             continue
         if isinstance(old, dict) and isinstance(new, dict):
-            changed += _changed_fields(old, new, f"{prefix}{key}.")
+            changed += _changed_fields(old, new, default if isinstance(default, dict) else {}, f"{prefix}{key}.")
         elif old != new:
             changed.append(f"{prefix}{key}: {old!r} -> {new!r}")
     return changed

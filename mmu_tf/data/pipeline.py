@@ -20,22 +20,48 @@ def _ragged(arrays):
     return tf.RaggedTensor.from_row_lengths(flat, [array.size for array in arrays])
 
 
-def examples_dataset(split, with_masks=False):
-    """Dataset of `(image uint8 (H, W, 3), label, mask bool (H, W) or absent)`."""
-    shapes = np.array([image.shape[:2] for image in split.images], np.int32)
-    columns = {"image": _ragged(split.images), "shape": shapes, "label": split.labels}
-    if with_masks:
-        if not split.has_masks:
-            raise ValueError(f"split {split.name!r} has images without masks")
-        columns["mask"] = _ragged([mask.astype(np.uint8) for mask in split.masks])
+def loaded_examples(split, with_masks=True):
+    """Dataset of `(image uint8 (H, W, 3), label, mask bool (H, W), has_mask, name)` of a `LoadedSplit`.
+
+    The same elements as `ShardedSplit.examples()`, from memory. An image
+    without a mask (or every image, `with_masks=False`) gets an empty mask
+    and `has_mask` False.
+    """
+    columns = {
+        "image": _ragged(split.images),
+        "shape": np.array([image.shape[:2] for image in split.images], np.int32),
+        "label": np.asarray(split.labels),
+        "name": np.array(split.names),
+    }
+    masks = split.masks if with_masks and split.masks else [None] * len(split)
+    columns["has_mask"] = np.array([mask is not None for mask in masks])
+    if columns["has_mask"].any():
+        columns["mask"] = _ragged(
+            [
+                np.zeros(image.shape[:2], np.uint8) if mask is None else mask.astype(np.uint8)
+                for image, mask in zip(split.images, masks)
+            ]
+        )
 
     def unflatten(example):
         height, width = example["shape"][0], example["shape"][1]
         image = tf.reshape(example["image"], (height, width, 3))
-        mask = tf.reshape(example["mask"], (height, width)) > 0 if with_masks else None
-        return image, example["label"], mask
+        if "mask" in example:
+            mask = tf.reshape(example["mask"], (height, width)) > 0
+        else:
+            mask = tf.zeros((height, width), tf.bool)
+        return image, example["label"], mask, example["has_mask"], example["name"]
 
     return tf.data.Dataset.from_tensor_slices(columns).map(unflatten)
+
+
+def examples_dataset(split, with_masks=False):
+    """Dataset of `(image uint8 (H, W, 3), label, mask bool (H, W) or absent)`."""
+    if with_masks and not split.has_masks:
+        raise ValueError(f"split {split.name!r} has images without masks")
+    return loaded_examples(split, with_masks).map(
+        lambda image, label, mask, has_mask, name: (image, label, mask if with_masks else None)
+    )
 
 
 def resize_uint8(image, mask, data_config):
@@ -199,30 +225,7 @@ def original_and_model_inputs(split, data_config):
     The model input is resized as at evaluation; the rest is at the image's
     own size, for scoring. Works for a `LoadedSplit` and a `ShardedSplit`.
     """
-    if isinstance(split, ShardedSplit):
-        examples = split.examples()
-    else:
-        has_masks = [mask is not None for mask in split.masks] if split.masks else [False] * len(split)
-        masks = [
-            mask if mask is not None else np.zeros(image.shape[:2], bool)
-            for image, mask in zip(split.images, split.masks or [None] * len(split))
-        ]
-        columns = {
-            "image": _ragged(split.images),
-            "shape": np.array([image.shape[:2] for image in split.images], np.int32),
-            "mask": _ragged([mask.astype(np.uint8) for mask in masks]),
-            "label": np.asarray(split.labels),
-            "has_mask": np.array(has_masks),
-            "name": np.array(split.names),
-        }
-
-        def unflatten(example):
-            height, width = example["shape"][0], example["shape"][1]
-            image = tf.reshape(example["image"], (height, width, 3))
-            mask = tf.reshape(example["mask"], (height, width)) > 0
-            return image, example["label"], mask, example["has_mask"], example["name"]
-
-        examples = tf.data.Dataset.from_tensor_slices(columns).map(unflatten)
+    examples = split.examples() if isinstance(split, ShardedSplit) else loaded_examples(split)
 
     def prepare(image, label, mask, has_mask, name):
         resized, _ = resize_uint8(image, None, data_config)
