@@ -64,6 +64,8 @@ def main(argv):
     from mmu_tf.data.shards import ShardedSplit, write_shards
 
     options = flags.FLAGS
+    if options.examples < 1 or options.unique < 1 or options.size < 32 or options.batch_size < 1:
+        raise app.UsageError("--examples, --unique and --batch_size must be >= 1 and --size >= 32")
     if not os.path.isfile(os.path.join(options.shards, "train.json")):
         start = time.perf_counter()
         write_shards(
