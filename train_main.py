@@ -187,7 +187,7 @@ def train_and_evaluate(config, workdir):
     )
     from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
     from mmu_tf.data.shards import ShardedSplit
-    from mmu_tf.distribution import build_strategy, split_cpu, synchronize_batch_norm
+    from mmu_tf.distribution import build_strategy, in_multi_worker_mode, split_cpu, synchronize_batch_norm
     from mmu_tf.models import METHODS_WITH_MASKS, MaxMinModel, build_model
     from mmu_tf.optimization import build_optimizer
     from mmu_tf.precision import set_precision
@@ -229,16 +229,42 @@ def train_and_evaluate(config, workdir):
 
     # Endless, and indexed by epoch: a resumed run gets the batches it would have had.
     with_masks = config.method.name in METHODS_WITH_MASKS
-    train_data = training_dataset(
-        train_split, config.data, config.batch_size, config.seed, with_masks=with_masks, initial_epoch=initial_epoch
-    )
+
+    def workers_training_data(context):
+        # Each worker reads its own share of every epoch (its shard files when
+        # streaming), batched per replica.
+        print(
+            f"Worker {context.input_pipeline_id} of {context.num_input_pipelines} reads its share of the training data."
+        )
+        return training_dataset(
+            train_split,
+            config.data,
+            context.get_per_replica_batch_size(config.batch_size),
+            config.seed,
+            with_masks=with_masks,
+            initial_epoch=initial_epoch,
+            workers=(context.num_input_pipelines, context.input_pipeline_id),
+        )
+
+    if in_multi_worker_mode(strategy):
+        if config.batch_size % strategy.num_replicas_in_sync:
+            raise ValueError(
+                f"--config.batch_size={config.batch_size} must be a multiple of the "
+                f"{strategy.num_replicas_in_sync} replicas of --config.distribution=multi_worker"
+            )
+        train_data = strategy.distribute_datasets_from_function(workers_training_data)
+    else:
+        train_data = training_dataset(
+            train_split, config.data, config.batch_size, config.seed, with_masks=with_masks, initial_epoch=initial_epoch
+        )
     valid_data = evaluation_dataset(valid_split, config.data, config.eval.batch_size, with_masks=with_masks)
     steps_per_epoch = -(-len(train_split) // config.batch_size)
     with strategy.scope():
         model = build_model(config, class_names)
         # Build the subclassed model on one batch so its weights exist before the
-        # first checkpoint.
-        model(next(iter(train_data))[0][:1])
+        # first checkpoint (from this worker's first share under multi_worker).
+        first_images = strategy.experimental_local_results(next(iter(train_data))[0])[0]
+        model(first_images[:1])
         if strategy.num_replicas_in_sync > 1:
             synchronize_batch_norm(model)
             print(f"Training on {strategy.num_replicas_in_sync} replicas ({config.distribution}).")

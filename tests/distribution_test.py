@@ -3,7 +3,9 @@
 import subprocess
 import sys
 
-from tests.conftest import REPO
+import pytest
+
+from tests.conftest import REPO, run_module
 
 # Logical devices must be configured before TensorFlow starts: a fresh process.
 MIRRORED_VS_SINGLE = """
@@ -73,7 +75,8 @@ def _free_ports(count):
     return ports
 
 
-def test_two_workers_on_localhost_train_two_epochs_and_agree_on_the_weights(tmp_path):
+@pytest.mark.parametrize("source", ["memory", "shards"])
+def test_two_workers_on_localhost_train_two_epochs_and_agree_on_the_weights(tmp_path, source):
     import json
     import os
 
@@ -84,6 +87,16 @@ def test_two_workers_on_localhost_train_two_epochs_and_agree_on_the_weights(tmp_
     from tests.conftest import TINY_RUN
 
     workdir = str(tmp_path / "run")
+    data_flags = []
+    if source == "shards":
+        # Each worker streams its own shard files (3 of train's 8 examples per file).
+        for split in ("train", "valid"):
+            result = run_module(
+                [*TINY_RUN, f"--split={split}", f"--output={tmp_path / 'shards'}", "--examples_per_shard=3"],
+                module="mmu_tf.data.make_shards",
+            )
+            assert result.returncode == 0, result.stderr[-3000:]
+        data_flags = [f"--config.data.shards={tmp_path / 'shards'}", "--config.data.crop_size=64"]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     processes = []
     for index in range(2):
@@ -103,6 +116,7 @@ def test_two_workers_on_localhost_train_two_epochs_and_agree_on_the_weights(tmp_
             # strategy broadcasts the chief's weights and sums the gradients.
             f"--config.seed={index}",
             f"--workdir={workdir}",
+            *data_flags,
         ]
         output = dict(stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         processes.append(subprocess.Popen(command, cwd=REPO, env=environment, **output))
@@ -110,6 +124,8 @@ def test_two_workers_on_localhost_train_two_epochs_and_agree_on_the_weights(tmp_
     for process, output in zip(processes, outputs):
         assert process.returncode == 0, output[-3000:]
     assert "Training on 2 replicas (multi_worker)" in outputs[0]
+    for index, output in enumerate(outputs):
+        assert f"Worker {index} of 2 reads its share of the training data." in output
     for folder in (workdir, os.path.join(workdir, "workers", "worker_1")):
         with open(os.path.join(folder, "history.csv")) as handle:
             assert len(handle.read().splitlines()) == 3  # header + 2 epochs

@@ -108,7 +108,9 @@ def _in_memory(dataset, with_masks):
     return fetch
 
 
-def training_dataset(split, data_config, batch_size, seed, with_masks=False, initial_epoch=0, epochs=None):
+def training_dataset(
+    split, data_config, batch_size, seed, with_masks=False, initial_epoch=0, epochs=None, workers=(1, 0)
+):
     """Shuffled, augmented batches `(images float32 [0, 1], labels[, masks])`, epoch after epoch.
 
     Epoch `e`'s order and augmentation depend only on `(seed, e)`, so a run
@@ -119,9 +121,19 @@ def training_dataset(split, data_config, batch_size, seed, with_masks=False, ini
     Needs one training size: `data.crop_size`, `data.resize_mode="fixed"`, or
     images that all have the same size. A `ShardedSplit` is streamed (see
     `_streamed_training_dataset`).
+
+    `workers=(count, index)`: the batches of worker `index` of `count`, each
+    reading its own share of every epoch (the shares are disjoint and hold the
+    split; a streamed worker reads only its shard files). Shares may differ by
+    a batch: give `fit` its `steps_per_epoch` and keep `epochs=None`.
     """
+    count, index = workers
+    if not 0 <= index < count:
+        raise ValueError(f"workers must be (count, index) with 0 <= index < count. Received: {workers}")
     if isinstance(split, ShardedSplit):
-        return _streamed_training_dataset(split, data_config, batch_size, seed, with_masks, initial_epoch, epochs)
+        return _streamed_training_dataset(
+            split, data_config, batch_size, seed, with_masks, initial_epoch, epochs, workers
+        )
     if not data_config.get("crop_size") and not has_uniform_size(split, data_config):
         raise ValueError(
             f"split {split.name!r} has images of different sizes: set --config.data.crop_size "
@@ -131,12 +143,10 @@ def training_dataset(split, data_config, batch_size, seed, with_masks=False, ini
     size = len(split)
 
     def one_epoch(epoch):
-        epoch_seed = tf.constant(seed, tf.int64) * 1_000_003 + epoch
-        # A stateless permutation: tf.data's shuffle cannot take this seed
-        # tensor when the global seed is 0.
-        order = tf.argsort(tf.random.stateless_uniform([size], tf.stack([epoch_seed, 0])))
-        positions = tf.data.Dataset.range(size)
-        examples = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(tf.cast(order, tf.int64)), positions)
+        epoch_seed = _epoch_seed(seed, epoch)
+        order = _epoch_order(epoch_seed, size)[index::count]
+        positions = tf.data.Dataset.range(tf.size(order, out_type=tf.int64))
+        examples = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(order), positions)
 
         def augment_example(index, position):
             image, label, mask = fetch(index)
@@ -145,6 +155,16 @@ def training_dataset(split, data_config, batch_size, seed, with_masks=False, ini
         return examples.map(augment_example, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
 
     return _epoch_after_epoch(one_epoch, initial_epoch, epochs)
+
+
+def _epoch_seed(seed, epoch):
+    return tf.constant(seed, tf.int64) * 1_000_003 + epoch
+
+
+def _epoch_order(epoch_seed, size):
+    """The epoch's permutation of the split (int64 indices), the same in memory and streamed."""
+    # Stateless: tf.data's shuffle cannot take this seed tensor when the global seed is 0.
+    return tf.cast(tf.argsort(tf.random.stateless_uniform([size], tf.stack([epoch_seed, 0]))), tf.int64)
 
 
 def _augmented(image, label, mask, seed, data_config):
@@ -159,12 +179,15 @@ def _epoch_after_epoch(one_epoch, initial_epoch, epochs):
     return tf.data.Dataset.range(initial_epoch, last_epoch).flat_map(one_epoch).prefetch(AUTOTUNE)
 
 
-def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks, initial_epoch, epochs):
+def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks, initial_epoch, epochs, workers):
     """Training batches streamed from shards: nothing but a shuffle buffer is held in memory.
 
-    Epoch `e` reads the shards in an order drawn from `(seed, e)`, interleaved,
-    through a shuffle buffer of `data.shuffle_buffer` encoded records (seeded), with
-    per-example augmentation seeds `(seed, e, position)`: deterministic, so a
+    When `data.shuffle_buffer` covers the split, each epoch holds the split's
+    encoded records and draws the in-memory permutation: the batches, hence the
+    trained weights, are those of the in-memory split. Otherwise epoch `e` reads
+    the shards in an order drawn from `(seed, e)`, interleaved, through a shuffle
+    buffer of `data.shuffle_buffer` encoded records (seeded). Either way the
+    per-example augmentation seeds are `(seed, e, position)`: deterministic, so a
     resumed run sees the batches an uninterrupted one would.
     """
     if not data_config.get("crop_size") and data_config.resize_mode != "fixed":
@@ -175,8 +198,13 @@ def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks,
     buffer = int(data_config.get("shuffle_buffer", 1024))
 
     def one_epoch(epoch):
-        epoch_seed = tf.constant(seed, tf.int64) * 1_000_003 + epoch
-        examples = split.examples(order_seed=epoch_seed, shuffle_buffer=buffer, shuffle_seed=seed).enumerate()
+        epoch_seed = _epoch_seed(seed, epoch)
+        if buffer >= len(split):
+            count, index = workers
+            examples = split.permuted_examples(_epoch_order(epoch_seed, len(split))[index::count])
+        else:
+            examples = split.examples(order_seed=epoch_seed, shuffle_buffer=buffer, shuffle_seed=seed, workers=workers)
+        examples = examples.enumerate()
 
         def augment_example(position, example):
             image, label, mask, has_mask, _ = example

@@ -152,7 +152,7 @@ class ShardedSplit:
         """The names of the first `count` examples, in split order."""
         return [name.numpy().decode("utf-8") for *_, name in self.examples().take(count)]
 
-    def examples(self, order_seed=None, cycle_length=4, shuffle_buffer=0, shuffle_seed=0):
+    def examples(self, order_seed=None, cycle_length=4, shuffle_buffer=0, shuffle_seed=0, workers=(1, 0)):
         """Dataset of `(image uint8 (H, W, 3), label, mask bool (H, W), has_mask, name)`.
 
         In shard order, or, with `order_seed` (an int64 scalar, a tensor
@@ -160,12 +160,19 @@ class ShardedSplit:
         interleaved, then through a shuffle buffer of `shuffle_buffer` records
         (seeded by `shuffle_seed`). The buffer holds the encoded records, not
         decoded images: its memory is the files', not the pixels'.
-        Deterministic either way.
+        Deterministic either way. `workers=(count, index)`: this worker's share,
+        every `count`-th shard file from `index` (every `count`-th record when
+        there are fewer files than workers); the shares of all workers are
+        disjoint and hold the whole split.
         """
+        count, index = workers
         files = tf.constant(self.files)
         if order_seed is not None:
             seed = tf.stack([tf.cast(order_seed, tf.int64), tf.constant(1, tf.int64)])
             files = tf.gather(files, tf.argsort(tf.random.stateless_uniform([len(self.files)], seed)))
+        by_file = count > 1 and len(self.files) >= count
+        if by_file:
+            files = files[index::count]
         files = tf.data.Dataset.from_tensor_slices(files)
         records = files.interleave(
             tf.data.TFRecordDataset,
@@ -174,21 +181,33 @@ class ShardedSplit:
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
-        background = self.missing_mask == "background"
-
-        def parse(serialized):
-            example = tf.io.parse_single_example(serialized, _SPEC)
-            image = tf.io.decode_image(example["image"], channels=3, expand_animations=False)
-            shape = tf.stack([example["height"], example["width"]])
-            image = tf.reshape(image, tf.concat([shape, [3]], 0))
-            has_mask = tf.strings.length(example["mask"]) > 0
-            mask = tf.cond(
-                has_mask,
-                lambda: tf.reshape(tf.io.decode_png(example["mask"], channels=1), shape) > 0,
-                lambda: tf.zeros(shape, tf.bool),
-            )
-            return image, example["label"], mask, has_mask | background, example["name"]
-
+        if count > 1 and not by_file:
+            records = records.shard(count, index)
         if shuffle_buffer > 1:
             records = records.shuffle(shuffle_buffer, seed=shuffle_seed)
-        return records.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        return records.map(self._parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def permuted_examples(self, permutation):
+        """The examples of `examples()`, in the order of `permutation` (int64 indices into split order).
+
+        Exactly the order a `LoadedSplit` gets from the same permutation (a
+        part of one: a worker's share). Holds every encoded record at once (the
+        files' size, not the pixels'), as a shuffle buffer as large as the split would.
+        """
+        every_record = tf.data.TFRecordDataset(self.files).batch(len(self))
+        records = every_record.map(lambda serialized: tf.gather(serialized, permutation)).unbatch()
+        return records.map(self._parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+    def _parse(self, serialized):
+        example = tf.io.parse_single_example(serialized, _SPEC)
+        image = tf.io.decode_image(example["image"], channels=3, expand_animations=False)
+        shape = tf.stack([example["height"], example["width"]])
+        image = tf.reshape(image, tf.concat([shape, [3]], 0))
+        has_mask = tf.strings.length(example["mask"]) > 0
+        mask = tf.cond(
+            has_mask,
+            lambda: tf.reshape(tf.io.decode_png(example["mask"], channels=1), shape) > 0,
+            lambda: tf.zeros(shape, tf.bool),
+        )
+        # Camelyon16: a patch without a mask file is all background, a truth like any other.
+        return image, example["label"], mask, has_mask | (self.missing_mask == "background"), example["name"]

@@ -53,8 +53,9 @@ def test_write_shards_splits_examples_and_records_metadata(tmp_path):
         ShardedSplit(str(tmp_path), "valid")
 
 
-def test_streamed_training_is_deterministic_and_resumes_at_an_epoch(tmp_path):
-    config = _demo_data(crop_size=48)
+@pytest.mark.parametrize("shuffle_buffer", [1024, 3])  # covers the split / streams through a buffer
+def test_streamed_training_is_deterministic_and_resumes_at_an_epoch(tmp_path, shuffle_buffer):
+    config = _demo_data(crop_size=48, shuffle_buffer=shuffle_buffer)
     _shard(config.data, "train", str(tmp_path))
     split = ShardedSplit(str(tmp_path), "train")
     three = [batch for batch in training_dataset(split, config.data, 4, seed=1, with_masks=True, epochs=3)]
@@ -80,6 +81,69 @@ def test_streamed_training_is_deterministic_and_resumes_at_an_epoch(tmp_path):
     no_size = _demo_data(crop_size=0)
     with pytest.raises(ValueError, match="crop_size"):
         training_dataset(split, no_size.data, 4, seed=1)
+
+
+@pytest.mark.parametrize("per_shard", [3, 8])  # 3 files: by file; 1 file: by record
+def test_workers_read_disjoint_shares_that_hold_the_split(tmp_path, per_shard):
+    config = _demo_data(crop_size=48, shuffle_buffer=2)
+    _shard(config.data, "train", str(tmp_path), per_shard=per_shard)
+    split = ShardedSplit(str(tmp_path), "train")
+    shares = [
+        [name.numpy().decode() for *_, name in split.examples(order_seed=5, shuffle_buffer=2, workers=(2, index))]
+        for index in range(2)
+    ]
+    assert not set(shares[0]) & set(shares[1])
+    assert sorted(shares[0] + shares[1]) == sorted(split.first_names(8))
+    if per_shard == 3:  # whole files: 3 + 3 + 2 examples over two workers
+        assert sorted(len(share) for share in shares) in ([3, 5], [2, 6])
+    # The training batches: the same split between workers, in memory and streamed.
+    for source in (split, load_dataset_split(config.data, "train")):
+        for buffer in (2, 1024):
+            config.data.shuffle_buffer = buffer
+            labels = [
+                np.concatenate(
+                    [
+                        batch[1].numpy()
+                        for batch in training_dataset(source, config.data, 2, seed=1, epochs=1, workers=(2, index))
+                    ]
+                )
+                for index in range(2)
+            ]
+            assert len(labels[0]) + len(labels[1]) == 8
+            assert sorted(np.concatenate(labels)) == sorted(split_labels(split))
+    with pytest.raises(ValueError, match="workers"):
+        training_dataset(split, config.data, 2, seed=1, workers=(2, 2))
+
+
+def split_labels(split):
+    return [int(label) for _, label, *_ in split.examples()]
+
+
+def _trained_weights(split, config, steps):
+    keras.utils.set_random_seed(0)
+    model = build_model(config, ["benign", "malignant"])
+    model.compile(optimizer=keras.optimizers.SGD(1e-2, momentum=0.9))
+    model.fit(training_dataset(split, config.data, 4, seed=3), steps_per_epoch=steps, epochs=1, verbose=0)
+    return model.get_weights()
+
+
+def test_streamed_training_covered_by_its_buffer_trains_exactly_like_in_memory(tmp_path):
+    config = _demo_data(crop_size=48, rotate90=True)
+    _shard(config.data, "train", str(tmp_path))
+    loaded, streamed = load_dataset_split(config.data, "train"), ShardedSplit(str(tmp_path), "train")
+    in_memory = list(training_dataset(loaded, config.data, 4, seed=3, with_masks=True, epochs=2))
+    from_shards = list(training_dataset(streamed, config.data, 4, seed=3, with_masks=True, epochs=2))
+    assert len(in_memory) == len(from_shards) == 4
+    for expected, batch in zip(in_memory, from_shards):
+        for expected_part, part in zip(expected, batch):
+            np.testing.assert_array_equal(part.numpy(), expected_part.numpy())
+    config.method.name = "cam_avg"
+    for expected, weights in zip(_trained_weights(loaded, config, 4), _trained_weights(streamed, config, 4)):
+        np.testing.assert_array_equal(weights, expected)
+    # A smaller buffer streams: another order, the same examples.
+    config.data.shuffle_buffer = 3
+    buffered = list(training_dataset(streamed, config.data, 8, seed=3, with_masks=True, epochs=1))[0]
+    assert sorted(buffered[1].numpy()) == sorted(np.concatenate([batch[1].numpy() for batch in in_memory[:2]]))
 
 
 def test_converted_then_streamed_split_scores_exactly_like_the_in_memory_one(tmp_path):
