@@ -92,6 +92,7 @@ def evaluate_split(model, split, data_config, batch_size, workdir, f1_rule="all"
                 predicted_mask=None if true_mask is None else soft_mask >= 0.5,
                 true_mask=true_mask,
                 name=name,
+                soft_mask=None if true_mask is None else soft_mask,
             )
             if true_mask is not None:
                 all_ones.add(label=label, predicted_mask=np.ones_like(true_mask), true_mask=true_mask)
@@ -116,12 +117,12 @@ def _cell(value):
 
 def format_table(summaries):
     """A readable table of split summaries, with the all-ones mask beside each split."""
-    lines = [f"{'split':<10}{'model':<16}{'images':>7}{'error %':>10}{'F1+ %':>9}{'F1- %':>9}"]
+    lines = [f"{'split':<10}{'model':<16}{'images':>7}{'error %':>10}{'F1+ %':>9}{'F1- %':>9}{'AUC %':>9}"]
     for summary in summaries:
         lines.append(
             f"{summary['split']:<10}{'this model':<16}{summary['num_images']:>7}"
             f"{_cell(summary['classification_error']):>10}{_cell(summary['f1_foreground']):>9}"
-            f"{_cell(summary['f1_background']):>9}"
+            f"{_cell(summary['f1_background']):>9}{_cell(summary.get('foreground_auc')):>9}"
         )
         if "all_ones_mask" in summary:
             ones = summary["all_ones_mask"]

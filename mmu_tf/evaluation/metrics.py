@@ -24,6 +24,33 @@ def dice(prediction, truth):
     return 2.0 * int(np.logical_and(prediction, truth).sum()) / total
 
 
+def pixel_auc(scores, truth):
+    """Area under the ROC curve of per-pixel `scores` for the bool `truth`; None when one class is absent.
+
+    The probability that a foreground pixel scores above a background one (ties
+    count one half): how well the soft mask ranks the truth, whatever the
+    threshold. 0.5 is chance.
+
+    Example:
+    >>> pixel_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True])
+    0.75
+    """
+    scores = np.asarray(scores, np.float64).ravel()
+    truth = np.asarray(truth, bool).ravel()
+    positives = int(truth.sum())
+    negatives = truth.size - positives
+    if positives == 0 or negatives == 0:
+        return None
+    order = np.argsort(scores, kind="stable")
+    sorted_scores = scores[order]
+    # Runs of equal scores share their mean (1-based) rank.
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(sorted_scores)) + 1])
+    ends = np.concatenate([starts[1:], [scores.size]])
+    ranks = np.empty(scores.size)
+    ranks[order] = np.repeat((starts + 1 + ends) / 2.0, ends - starts)
+    return float((ranks[truth].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
+
+
 def pixel_confusion(prediction, truth):
     """2x2 counts, rows the truth (background, foreground), columns the prediction."""
     prediction = np.asarray(prediction, bool).ravel()
@@ -37,7 +64,7 @@ class SplitMetrics:
 
     Example:
     >>> metrics = SplitMetrics(num_classes=2)
-    >>> metrics.add(label=1, probabilities=[0.2, 0.8], predicted_mask=np.ones((2, 2), bool),
+    >>> _ = metrics.add(label=1, probabilities=[0.2, 0.8], predicted_mask=np.ones((2, 2), bool),
     ...             true_mask=np.array([[1, 0], [0, 0]], bool))
     >>> metrics.summary()["f1_foreground"]  # 2 * 1 / (4 + 1)
     40.0
@@ -51,8 +78,12 @@ class SplitMetrics:
         self.per_image = []
         self.confusion = np.zeros((2, 2), np.int64)
 
-    def add(self, label, probabilities=None, predicted_mask=None, true_mask=None, name=None):
-        """Adds one image: its true label, class probabilities, and bool masks (same size)."""
+    def add(self, label, probabilities=None, predicted_mask=None, true_mask=None, name=None, soft_mask=None):
+        """Adds one image: its true label, class probabilities, and bool masks (same size).
+
+        With its `soft_mask` (same size) the image also gets `foreground_auc`
+        (`pixel_auc` in percent), when its truth has both foreground and background.
+        """
         record = {"name": name, "label": int(label)}
         if probabilities is not None:
             probabilities = np.asarray(probabilities, np.float64)
@@ -70,11 +101,14 @@ class SplitMetrics:
             record["predicted_foreground_fraction"] = float(predicted_mask.mean())
             record["true_foreground_fraction"] = float(true_mask.mean())
             record["has_background"] = bool((~true_mask).any())
+            auc = None if soft_mask is None else pixel_auc(soft_mask, true_mask)
+            if auc is not None:
+                record["foreground_auc"] = 100.0 * auc
             self.confusion += pixel_confusion(predicted_mask, true_mask)
         self.per_image.append(record)
         return record
 
-    def _mean_f1(self, key, keep):
+    def _mean(self, key, keep):
         values = [record[key] for record in self.per_image if key in record and keep(record)]
         return float(np.mean(values)) if values else None
 
@@ -91,9 +125,11 @@ class SplitMetrics:
             "num_images": len(self.per_image),
             "num_images_with_masks": sum("f1_foreground" in record for record in self.per_image),
             "classification_error": 100.0 * errors / len(classified) if classified else None,
-            "f1_foreground": self._mean_f1("f1_foreground", keep_foreground),
-            "f1_background": self._mean_f1("f1_background", keep_background),
+            "f1_foreground": self._mean("f1_foreground", keep_foreground),
+            "f1_background": self._mean("f1_background", keep_background),
             "f1_rule": self.f1_rule,
+            # Threshold-free: does the soft mask rank foreground above background? 50 is chance.
+            "foreground_auc": self._mean("foreground_auc", lambda record: True),
             "pixel_confusion_matrix": {
                 "rows_true_columns_predicted": ["background", "foreground"],
                 "counts": self.confusion.tolist(),

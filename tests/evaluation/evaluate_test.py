@@ -35,7 +35,8 @@ def test_table_shows_the_model_beside_the_all_ones_mask():
         "classification_error": 5.56,
         "f1_foreground": 70.0,
         "f1_background": 60.0,
+        "foreground_auc": 81.25,
         "all_ones_mask": {"f1_foreground": 63.98, "f1_background": 0.0},
     }
     table = format_table([summary])
-    assert "63.98" in table and "all-ones mask" in table and "5.56" in table
+    assert "63.98" in table and "all-ones mask" in table and "5.56" in table and "81.25" in table

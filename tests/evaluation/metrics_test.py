@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from mmu_tf.evaluation.metrics import SplitMetrics, dice, pixel_confusion
+from mmu_tf.evaluation.metrics import SplitMetrics, dice, pixel_auc, pixel_confusion
 
 TRUE = np.array([[1, 1, 0, 0]], bool)
 
@@ -61,3 +61,23 @@ def test_pixel_confusion_rows_are_truth():
 def test_masks_of_different_sizes_are_rejected():
     with pytest.raises(ValueError, match="differ in size"):
         SplitMetrics(2).add(0, None, np.ones((2, 2), bool), np.ones((3, 3), bool))
+
+
+def test_pixel_auc_by_hand_with_ties_and_a_missing_class():
+    # Pairs (foreground, background): 0.35 > 0.1 yes, 0.35 > 0.4 no, 0.8 > both: 3 of 4.
+    assert pixel_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
+    # A tie counts one half: (0.5 vs 0.5) = 1/2, 0.9 > 0.5 = 1 -> 1.5 of 2.
+    assert pixel_auc([0.5, 0.5, 0.9], [False, True, True]) == 0.75
+    assert pixel_auc(np.full((3, 3), 0.7), np.eye(3, dtype=bool)) == 0.5
+    assert pixel_auc([0.2, 0.9], [True, False]) == 0.0
+    assert pixel_auc([0.2, 0.9], [True, True]) is None
+
+
+def test_split_auc_is_averaged_over_images_with_both_classes():
+    metrics = SplitMetrics(num_classes=2)
+    truth = np.array([[True, False], [False, False]])
+    metrics.add(label=0, predicted_mask=truth, true_mask=truth, soft_mask=np.array([[0.9, 0.1], [0.2, 0.3]]))
+    metrics.add(label=0, predicted_mask=truth, true_mask=truth, soft_mask=np.array([[0.1, 0.9], [0.2, 0.3]]))
+    metrics.add(label=1, predicted_mask=truth, true_mask=np.ones((2, 2), bool), soft_mask=np.ones((2, 2)))
+    assert [record.get("foreground_auc") for record in metrics.per_image] == [100.0, 0.0, None]
+    assert metrics.summary()["foreground_auc"] == 50.0
