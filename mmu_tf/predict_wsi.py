@@ -9,8 +9,9 @@ tissue on a thumbnail, cuts the tissue of level --level into tiles of
 tiles, and writes in OUTPUT:
 
 - heatmap.npy: the foreground probability, float32 in [0, 1], one cell per
-  --downsample x --downsample level-0 pixels (overlapping tiles averaged;
-  no tissue: 0); heatmap.png: the same, coloured;
+  --downsample x --downsample level-0 pixels (overlapping tiles averaged,
+  each weighted down linearly across the overlap toward its edges so the tile
+  grid does not show; no tissue: 0); heatmap.png: the same, coloured;
 - overlay.png: the heat map over the slide's thumbnail (tissue only);
 - tiles.csv: per tile, its level-0 corner, tissue fraction, class
   probabilities, predicted class and predicted foreground fraction;
@@ -80,7 +81,7 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
     """
     from tqdm import tqdm
 
-    from mmu_tf.wsi.heatmap import HeatmapStitcher
+    from mmu_tf.wsi.heatmap import HeatmapStitcher, border_taper
     from mmu_tf.wsi.tile_grid import TileGrid
 
     if not 0 <= level < slide.level_count:
@@ -95,6 +96,7 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
     tiles = list(grid.tiles(tissue, scale, minimum_tissue))
     stitcher = HeatmapStitcher(slide.dimensions, downsample)
     rows = []
+    weights = None
     start = time.perf_counter()
     with tqdm(total=len(tiles), desc="tiles", unit="tile", disable=not progress) as bar:
         for first in range(0, len(tiles), batch_size):
@@ -102,7 +104,10 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
             images = np.stack([read_tile(slide, tile, level, tile_size) for tile in batch]).astype(np.float32) / 255.0
             probabilities, masks = predict(images)
             for tile, probability, mask in zip(batch, np.asarray(probabilities), np.asarray(masks)):
-                stitcher.add(mask, tile.x, tile.y, grid.level_downsample)
+                if weights is None or weights.shape != mask.shape:
+                    # The overlap in the mask's pixels (a model may return masks at another size).
+                    weights = border_taper(*mask.shape, overlap * mask.shape[1] / tile_size)
+                stitcher.add(mask, tile.x, tile.y, grid.level_downsample * tile_size / mask.shape[1], weights)
                 predicted = int(np.argmax(probability))
                 rows.append(
                     {

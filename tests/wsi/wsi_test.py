@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mmu_tf.predict_wsi import infer_slide, open_slide
-from mmu_tf.wsi.heatmap import HeatmapStitcher
+from mmu_tf.wsi.heatmap import HeatmapStitcher, border_taper
 from mmu_tf.wsi.synthetic_slide import TUMOUR, write_synthetic_slide
 from mmu_tf.wsi.tile_grid import TileGrid
 from mmu_tf.wsi.tissue import tissue_mask
@@ -50,6 +50,28 @@ def test_stitcher_averages_overlaps_and_drops_what_is_beyond_the_slide():
     stitcher.add(np.zeros((20, 20), np.float32), x=10, y=0)
     stitcher.add(np.ones((20, 20), np.float32), x=30, y=0)  # half beyond the slide: dropped, not averaged in
     np.testing.assert_allclose(stitcher.result(), [[1.0, 0.5, 0.0, 1.0], [1.0, 0.5, 0.0, 1.0]])
+
+
+def test_stitcher_weights_pixels_and_the_taper_fades_tile_borders():
+    stitcher = HeatmapStitcher((20, 10), downsample=10)
+    stitcher.add(np.ones((10, 10)), x=0, y=0, weights=np.full((10, 10), 3.0))
+    stitcher.add(np.zeros((10, 10)), x=0, y=0)
+    np.testing.assert_allclose(stitcher.result(), [[0.75, 0.0]])  # (3 * 1 + 1 * 0) / 4
+    with pytest.raises(ValueError, match="weights"):
+        stitcher.add(np.ones((10, 10)), x=0, y=0, weights=np.zeros((10, 10)))
+    np.testing.assert_allclose(border_taper(6, 6, overlap=2)[2], [0.25, 0.75, 1.0, 1.0, 0.75, 0.25])
+    np.testing.assert_array_equal(border_taper(2, 3, overlap=0), np.ones((2, 3)))
+    # Two tiles overlapping by 8 pixels, each with a 2-pixel bright rim (a border
+    # effect): averaged plainly the rims draw the seam; tapered, they fade.
+    rim = np.ones((16, 16))
+    rim[2:-2, 2:-2] = 0.0
+    seams = {}
+    for name, weights in (("mean", None), ("taper", border_taper(16, 16, 8))):
+        stitcher = HeatmapStitcher((24, 16), downsample=1)
+        stitcher.add(rim, x=0, y=0, weights=weights)
+        stitcher.add(rim, x=8, y=0, weights=weights)
+        seams[name] = stitcher.result()[8, 8:16]  # the overlap, mid-height
+    assert seams["mean"].max() == 0.5 and seams["taper"].max() == pytest.approx(0.1875)  # 1.5 / 8 in
 
 
 def test_stitcher_counts_each_pixel_in_the_cell_of_its_centre():
