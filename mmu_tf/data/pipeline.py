@@ -148,8 +148,8 @@ def training_dataset(
         positions = tf.data.Dataset.range(tf.size(order, out_type=tf.int64))
         examples = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(order), positions)
 
-        def augment_example(index, position):
-            image, label, mask = fetch(index)
+        def augment_example(example_index, position):
+            image, label, mask = fetch(example_index)
             return _augmented(image, label, mask, tf.stack([epoch_seed, position]), data_config)
 
         return examples.map(augment_example, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
