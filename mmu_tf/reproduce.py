@@ -240,22 +240,23 @@ def _cell(value):
 
 
 def _row(label, metrics, paper, status):
-    ours = ["not run"] * 3 if metrics is None else []
+    ours = ["not run"] * 4 if metrics is None else []
     if metrics is not None:
         ours = [
             _cell(metrics["classification_error"]),
             _cell(metrics["f1_foreground"]),
             _cell(metrics["f1_background"]),
+            _cell(metrics.get("foreground_auc")),  # absent from metrics written before it existed
         ]
     elif status is not None and not status["ok"]:
-        ours = [f"failed (exit {status['returncode']})", "", ""]
+        ours = [f"failed (exit {status['returncode']})", "", "", ""]
     minutes = "" if status is None else f"{status.get('train_seconds', 0.0) / 60:.1f}"
     return f"| {label} | " + " | ".join([*ours, *(_cell(value) for value in paper), minutes]) + " |"
 
 
 _HEADER = (
-    "| method | error % | F1+ % | F1- % | paper error | paper F1+ | paper F1- | train min |\n"
-    "|---|---|---|---|---|---|---|---|"
+    "| method | error % | F1+ % | F1- % | pixel AUC % | paper error | paper F1+ | paper F1- | train min |\n"
+    "|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -270,7 +271,8 @@ def caption(config_file, split, budget, user_overrides, total_seconds):
         "Paper columns: GlaS test, full protocol, ImageNet-pretrained "
         f"ResNet-18 (paper Tables 1 and 4). Training time of the runs listed: {total_seconds / 60:.1f} min "
         "on this machine. Error: % misclassified; F1+/F1-: Dice of foreground/background per image, "
-        "averaged over images (METHOD.md §4)."
+        "averaged over images (METHOD.md §4); pixel AUC: how well the soft mask ranks foreground above "
+        "background pixels, per image, averaged (50 = chance, no threshold)."
     )
 
 
