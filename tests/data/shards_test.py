@@ -71,6 +71,8 @@ def test_streamed_training_is_deterministic_and_resumes_at_an_epoch(tmp_path, sh
     assert not np.array_equal(three[0][1].numpy(), three[2][1].numpy()) or not np.array_equal(
         three[0][0].numpy(), three[2][0].numpy()
     )  # epochs differ
+    if shuffle_buffer != 1024:
+        return  # that `fit` takes the stream is checked once
     config.method.name = "cam_avg"
     keras.utils.set_random_seed(0)
     model = build_model(config, split.class_names)
