@@ -85,7 +85,7 @@ def test_a_workdir_is_not_resumed_with_other_settings(trained_workdir):
 
 
 # Long enough epochs (6 steps) that a kill usually lands inside one.
-RESUMABLE = [*TINY, "--config.epochs=3", "--config.data.num_images.train=24", "--config.eval.num_overlays=0"]
+RESUMABLE = [*TINY, "--config.epochs=3", "--config.data.num_images.train=16", "--config.eval.num_overlays=0"]
 
 
 def _history_epochs(workdir):

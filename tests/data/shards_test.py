@@ -140,7 +140,7 @@ def test_streamed_training_covered_by_its_buffer_trains_exactly_like_in_memory(t
         for expected_part, part in zip(expected, batch):
             np.testing.assert_array_equal(part.numpy(), expected_part.numpy())
     config.method.name = "cam_avg"
-    for expected, weights in zip(_trained_weights(loaded, config, 4), _trained_weights(streamed, config, 4)):
+    for expected, weights in zip(_trained_weights(loaded, config, 2), _trained_weights(streamed, config, 2)):
         np.testing.assert_array_equal(weights, expected)
     # A smaller buffer streams: another order, the same examples.
     config.data.shuffle_buffer = 3
