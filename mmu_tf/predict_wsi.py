@@ -96,7 +96,7 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
     tiles = list(grid.tiles(tissue, scale, minimum_tissue))
     stitcher = HeatmapStitcher(slide.dimensions, downsample)
     rows = []
-    weights = None
+    weights = border_taper(tile_size, tile_size, overlap)  # `predict` returns masks at the tiles' size
     start = time.perf_counter()
     with tqdm(total=len(tiles), desc="tiles", unit="tile", disable=not progress) as bar:
         for first in range(0, len(tiles), batch_size):
@@ -104,10 +104,7 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
             images = np.stack([read_tile(slide, tile, level, tile_size) for tile in batch]).astype(np.float32) / 255.0
             probabilities, masks = predict(images)
             for tile, probability, mask in zip(batch, np.asarray(probabilities), np.asarray(masks)):
-                if weights is None or weights.shape != mask.shape:
-                    # The overlap in the mask's pixels (a model may return masks at another size).
-                    weights = border_taper(*mask.shape, overlap * mask.shape[1] / tile_size)
-                stitcher.add(mask, tile.x, tile.y, grid.level_downsample * tile_size / mask.shape[1], weights)
+                stitcher.add(mask, tile.x, tile.y, grid.level_downsample, weights)
                 predicted = int(np.argmax(probability))
                 rows.append(
                     {

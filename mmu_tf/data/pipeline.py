@@ -196,11 +196,11 @@ def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks,
             "or --config.data.resize_mode=fixed"
         )
     buffer = int(data_config.get("shuffle_buffer", 1024))
+    count, index = workers
 
     def one_epoch(epoch):
         epoch_seed = _epoch_seed(seed, epoch)
         if buffer >= len(split):
-            count, index = workers
             examples = split.permuted_examples(_epoch_order(epoch_seed, len(split))[index::count])
         else:
             examples = split.examples(order_seed=epoch_seed, shuffle_buffer=buffer, shuffle_seed=seed, workers=workers)
