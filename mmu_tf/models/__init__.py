@@ -30,7 +30,7 @@ def build_model(config, class_names):
     common = dict(num_classes=len(class_names), class_names=list(class_names))
     if name == "all_ones":
         return AllOnesModel(**common)
-    backbone = build_backbone(config.model.backbone, config.model.pretrained)
+    backbone = build_backbone(config.model.backbone, config.model.pretrained, config.model.frozen_batch_norm)
     wildcat = dict(
         modalities=config.model.modalities,
         kmax=config.model.kmax,

@@ -4,6 +4,8 @@ import os
 
 import keras_hub
 
+from mmu_tf.weights.imagenet import PACKAGED_CHECKPOINTS, packaged_preset
+
 # keras-hub's `resnet_18_imagenet` architecture (11,186,112 parameters,
 # output stride 32, 512 channels), for random initialisation without a download.
 RESNET18_ARCHITECTURE = {
@@ -16,7 +18,24 @@ RESNET18_ARCHITECTURE = {
     "use_pre_activation": False,
 }
 
-ARCHITECTURES = {"resnet18": RESNET18_ARCHITECTURE}
+
+def _efficientnet_lite0():
+    from keras_hub.src.utils.timm import convert_efficientnet
+
+    from mmu_tf.weights.presets import timm_config
+
+    # keras-hub's own translation of timm's `efficientnet_lite0` (4.0 M parameters without the
+    # ImageNet classifier, output stride 32, 1280 channels): the network the ImageNet checkpoint fits.
+    return keras_hub.models.EfficientNetBackbone(
+        **convert_efficientnet.convert_backbone_config(timm_config("efficientnet_lite0"))
+    )
+
+
+# --config.model.backbone -> a function building it with random weights.
+ARCHITECTURES = {
+    "resnet18": lambda: keras_hub.models.ResNetBackbone(**RESNET18_ARCHITECTURE, image_shape=(None, None, 3)),
+    "efficientnet_lite0": _efficientnet_lite0,
+}
 
 # ImageNet statistics, the input normalisation of the keras-hub ResNet presets.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -41,21 +60,45 @@ def with_backbone_deserialized(config):
     return {**config, "backbone": keras.saving.deserialize_keras_object(config["backbone"])}
 
 
-def build_backbone(architecture="resnet18", pretrained=""):
-    """Returns a keras-hub `ResNetBackbone` taking images of any size.
+def freeze_batch_norm(backbone):
+    """Runs every batch normalisation of `backbone` on its stored statistics, with gamma and beta fixed.
+
+    In Keras 3 a non-trainable `BatchNormalization` normalises with its moving
+    mean and variance even while training. For a pretrained backbone this keeps
+    the ImageNet statistics: batches of 4 images, and the masked images X+ and
+    X- with their own statistics, would otherwise renormalise (and so undo part
+    of) the masking. Returns `backbone`.
+    """
+    import keras
+
+    for layer in backbone._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    return backbone
+
+
+def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=False):
+    """Returns a keras-hub backbone taking images of any size, with a `pyramid_outputs` dict (P2..P5).
 
     Args:
         architecture: a name in `ARCHITECTURES`, used when `pretrained` is empty
             (random initialisation).
-        pretrained: "" for random initialisation, a keras-hub preset name
-            (e.g. "resnet_18_imagenet", downloaded on first use) or the path of
-            a local preset directory (as written by `backbone.save_to_preset`).
+        pretrained: "" for random initialisation; a name in
+            `mmu_tf.weights.imagenet.PACKAGED_CHECKPOINTS` (an ImageNet checkpoint
+            shipped by a pip package, converted on first use and cached: e.g.
+            "efficientnet_lite0_imagenet"); a keras-hub preset name (e.g.
+            "resnet_18_imagenet", downloaded on first use); or the path of a local
+            preset directory (as written by `python -m mmu_tf.import_weights`
+            or `backbone.save_to_preset`).
+        frozen_batch_norm: bool, see `freeze_batch_norm`.
 
     Example:
     >>> backbone = build_backbone("resnet18")
     >>> backbone(np.zeros((1, 416, 416, 3))).shape
     TensorShape([1, 13, 13, 512])
     """
+    if pretrained in PACKAGED_CHECKPOINTS:
+        pretrained = packaged_preset(pretrained)
     if pretrained:
         looks_like_path = os.sep in pretrained or pretrained.startswith(".")
         if looks_like_path and not os.path.isdir(pretrained):
@@ -64,13 +107,15 @@ def build_backbone(architecture="resnet18", pretrained=""):
                 "preset name (e.g. 'resnet_18_imagenet') or an existing local preset directory."
             )
         try:
-            return keras_hub.models.Backbone.from_preset(pretrained)
+            backbone = keras_hub.models.Backbone.from_preset(pretrained)
         except Exception as error:  # keras-hub raises many kinds for a bad preset.
             raise ValueError(
                 f"`model.pretrained`: could not load the keras-hub preset {pretrained!r} "
                 f"({type(error).__name__}: {error}). A preset name needs network access to "
                 "Kaggle/Hugging Face on first use; otherwise pass a local preset directory."
             ) from error
-    if architecture not in ARCHITECTURES:
+    elif architecture not in ARCHITECTURES:
         raise ValueError(f"`model.backbone` must be one of {sorted(ARCHITECTURES)}. Received: {architecture!r}")
-    return keras_hub.models.ResNetBackbone(**ARCHITECTURES[architecture], image_shape=(None, None, 3))
+    else:
+        backbone = ARCHITECTURES[architecture]()
+    return freeze_batch_norm(backbone) if frozen_batch_norm else backbone
