@@ -41,3 +41,46 @@ def set_precision(precision):
     policy = resolve_precision(precision)
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+def _with_float32_policies(config):
+    """A copy of a serialised Keras config whose mixed dtype policies are float32."""
+    if isinstance(config, dict):
+        if config.get("class_name") in ("DTypePolicy", "FloatDTypePolicy") and isinstance(config.get("config"), dict):
+            name = config["config"].get("name", "")
+            if name.startswith("mixed_"):
+                return {**config, "config": {**config["config"], "name": "float32"}}
+        return {key: _with_float32_policies(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_with_float32_policies(value) for value in config]
+    if config in ("mixed_bfloat16", "mixed_float16"):
+        return "float32"
+    return config
+
+
+def uses_mixed_precision(model):
+    """Whether any layer of `model` computes in a 16-bit dtype."""
+    return any(layer.dtype_policy.compute_dtype != "float32" for layer in model._flatten_layers(include_self=True))
+
+
+def as_float32(model, sample_shape=(1, 64, 64, 3)):
+    """`model` itself when it computes in float32; otherwise the same model rebuilt in float32, same weights.
+
+    A model trained under `mixed_bfloat16` or `mixed_float16` keeps float32
+    variables; only its computations are 16-bit. Exports (SavedModel, TFLite)
+    must be float32 graphs: TFLite has no builtin bfloat16 kernels and a
+    served model should answer the same on every machine. The rebuilt model
+    is called once on zeros of `sample_shape` to create its weights.
+    """
+    if not uses_mixed_precision(model):
+        return model
+    config = _with_float32_policies(keras.saving.serialize_keras_object(model))
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        rebuilt = keras.saving.deserialize_keras_object(config)
+        rebuilt(tf.zeros(sample_shape, tf.float32), training=False)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    rebuilt.set_weights(model.get_weights())
+    return rebuilt

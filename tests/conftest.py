@@ -9,8 +9,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # A tiny end-to-end run on generated 64x64 images, shared by the CLI and export tests.
+# float32 pinned: these tests compare two computations (Keras against an export, streamed
+# against in-memory scoring, two workers' weights) within float32 tolerances, and `auto`
+# picks bfloat16 on CPUs with bf16 units. tests/precision_test.py covers the 16-bit paths.
 TINY_RUN = [
     "--config=configs/demo.py",
+    "--config.precision=float32",
     "--config.epochs=2",
     "--config.batch_size=4",
     "--config.data.synthetic_size=64",
