@@ -19,6 +19,8 @@ setup(
         "keras-hub>=0.32",
         "numpy>=1.26",
         "opencv-python-headless>=4.9",
+        # Image sizes from file headers, before any decoding (decompression bombs).
+        "pillow>=10",
         "absl-py>=2.1",
         "ml-collections>=1.0",
         "tqdm>=4.66",

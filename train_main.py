@@ -200,10 +200,13 @@ def train_and_evaluate(config, workdir):
     backup_folder = os.path.join(workdir, "backup")
     finished_path = os.path.join(workdir, "finished.json")
     backup = TrainingBackup.read_state(backup_folder)
-    if backup is not None:
+    if backup is not None or os.path.isfile(os.path.join(checkpoints, "best.keras")):
+        # Before anything is written: a workdir holding results is only resumed with its own settings.
         _check_resumable(config, workdir)
+    if backup is not None:
         if backup["epoch"] >= config.epochs and os.path.isfile(finished_path):
-            print(f"{workdir}: this run finished ({config.epochs} epochs, evaluated); nothing to do.")
+            fewer = f" (--config.epochs={config.epochs} asks for fewer)" if backup["epoch"] > config.epochs else ""
+            print(f"{workdir}: this run finished ({backup['epoch']} epochs, evaluated){fewer}; nothing to do.")
             print("Re-evaluate with --mode=evaluate, or train again in a new --workdir.")
             return None
     else:
@@ -376,17 +379,24 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if not _WORKDIR.value:
         raise app.UsageError("--workdir is required")
+    if _MODE.value == "evaluate" and not os.path.isdir(_WORKDIR.value):
+        raise app.UsageError(f"--workdir {_WORKDIR.value} does not exist; train first (--mode=train)")
+    if os.path.exists(_WORKDIR.value) and not os.path.isdir(_WORKDIR.value):
+        raise app.UsageError(f"--workdir {_WORKDIR.value} is a file, not a folder")
     config = _CONFIG.value
     check_config(config)
     from mmu_tf.callbacks import NonFiniteLossError
     from mmu_tf.data.samples import DataError
+    from mmu_tf.workdir_lock import WorkdirInUseError, WorkdirLock
 
     try:
-        if _MODE.value == "train":
-            train_and_evaluate(config, _WORKDIR.value)
-        else:
-            evaluate_workdir(config, _WORKDIR.value, _SPLIT.value)
-    except (DataError, ValueError) as error:
+        # One process writes a workdir at a time; the lock dies with the process, however it ends.
+        with WorkdirLock(worker_workdir(_WORKDIR.value, config.distribution)):
+            if _MODE.value == "train":
+                train_and_evaluate(config, _WORKDIR.value)
+            else:
+                evaluate_workdir(config, _WORKDIR.value, _SPLIT.value)
+    except (DataError, ValueError, WorkdirInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     except NonFiniteLossError as error:

@@ -18,6 +18,11 @@ def base_config():
     config.data = ml_collections.ConfigDict()
     config.data.name = "synthetic"  # synthetic | glas | csv
     config.data.root = ""
+    # Paths in split files must stay inside data.root (after '..' and links); true lifts that.
+    config.data.allow_outside_root = False
+    # Images above this many pixels are refused from their header, before decoding (whole slides:
+    # python -m mmu_tf.predict_wsi). Also the limit baked into exported serving signatures.
+    config.data.max_image_pixels = 25_000_000
     config.data.class_names = ("benign", "malignant")
     config.data.train_split = "train"
     config.data.valid_split = "valid"
@@ -55,6 +60,8 @@ def base_config():
     config.model.pretrained = ""
     # Batch normalisation on its stored statistics, gamma and beta fixed (for pretrained backbones).
     config.model.frozen_batch_norm = False
+    # 32 (as published) or 16: the last stride-2 stage at stride 1, maps of twice the resolution.
+    config.model.output_stride = 32
     config.model.modalities = 5
     config.model.kmax = 0.3
     config.model.kmin = 0.0
@@ -82,6 +89,8 @@ def base_config():
     config.method.t_factor = 1.01  # t multiplied after each epoch
     config.method.t_max = 10.0
     config.method.classifier_scale = 0.8
+    # batch (the reference code) | moving: what batch norm normalises X+ and X- by while training.
+    config.method.masked_batch_norm = "batch"
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.learning_rate = 1e-3

@@ -163,3 +163,31 @@ def test_a_field_added_to_the_code_after_a_run_started_does_not_block_its_resume
     assert train_main._changed_fields(
         saved, {"epochs": 3, "optimizer": {"learning_rate": 0.1, "global_clipnorm": 1.0}}
     ) == ["optimizer.global_clipnorm: None -> 1.0"]
+
+
+def test_a_finished_run_asked_for_fewer_epochs_says_how_many_it_trained(trained_workdir):
+    workdir, _ = trained_workdir
+    result = _run(*TINY, f"--workdir={workdir}", "--config.method.background=eem", "--config.epochs=1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "this run finished (2 epochs, evaluated) (--config.epochs=1 asks for fewer)" in result.stdout
+
+
+def test_a_second_run_on_a_workdir_in_use_is_refused_naming_the_first(tmp_path):
+    from mmu_tf.workdir_lock import WorkdirLock
+
+    with WorkdirLock(str(tmp_path)):
+        result = _run(*TINY, f"--workdir={tmp_path}")
+    assert result.returncode == 2
+    assert f"--workdir {tmp_path} is in use by process {os.getpid()}" in result.stderr
+    assert len([line for line in result.stderr.splitlines() if line.startswith("error:")]) == 1
+    assert not os.path.exists(tmp_path / "config.json")
+
+
+@pytest.mark.parametrize(
+    "workdir, message",
+    [("/proc/version", "is a file, not a folder"), ("/proc/version/run", "cannot be written (Not a directory)")],
+)
+def test_a_workdir_that_cannot_be_written_is_one_line_of_error(workdir, message):
+    result = _run(*TINY, f"--workdir={workdir}")
+    assert result.returncode != 0 and message in result.stderr
+    assert "Traceback" not in result.stderr

@@ -10,7 +10,15 @@ spaces around values are accepted (GlaS's own split files have both).
 import csv
 import os
 
-from mmu_tf.data.samples import DataError, Sample
+from mmu_tf.data.samples import DataError, MissingFilesError, Sample
+
+
+class MissingSplitFileError(MissingFilesError):
+    """The split file itself is absent (an optional split, such as `test`, may be)."""
+
+    def __init__(self, path):
+        DataError.__init__(self, f"split file not found: {path}")
+        self.split, self.missing = os.path.splitext(os.path.basename(path))[0], [path]
 
 
 def parse_label(value, class_names, where):
@@ -26,7 +34,36 @@ def parse_label(value, class_names, where):
     )
 
 
-def read_csv_split(csv_path, image_root, class_names):
+def resolve_inside(root, relative_path, where, allow_outside_root=False):
+    """`root/relative_path`, refused (naming `where`) when it resolves outside `root`.
+
+    `..` components and symbolic links are resolved first, so neither
+    `../../etc/passwd`, an absolute path, nor a link pointing out of the
+    root reaches a file the data root does not hold.
+    """
+    path = os.path.join(root, relative_path)
+    if allow_outside_root:
+        return path
+    real_root = os.path.realpath(root)
+    real_path = os.path.realpath(path)
+    if os.path.commonpath([real_root, real_path]) != real_root:
+        raise DataError(
+            f"{where}: {relative_path!r} lies outside the data root {root} (after resolving '..' and links); "
+            "set --config.data.allow_outside_root=true to read it anyway"
+        )
+    return path
+
+
+def sample_name(relative_path):
+    """A sample's name: its path under the root without the extension, folders joined by '__'.
+
+    Unique within a split, so two `a.png` in different folders get two overlays.
+    """
+    stem = os.path.splitext(os.path.normpath(relative_path))[0]
+    return "__".join(part for part in stem.replace("\\", "/").split("/") if part not in ("", ".", ".."))
+
+
+def read_csv_split(csv_path, image_root, class_names, allow_outside_root=False):
     """Lists the `Sample`s of one CSV split file.
 
     Args:
@@ -34,13 +71,15 @@ def read_csv_split(csv_path, image_root, class_names):
         image_root: the folder the image and mask paths are relative to.
         class_names: the class names; a row's label is one of them (case
             insensitive) or its index.
+        allow_outside_root: accept paths that resolve outside `image_root`
+            (refused by default: see `resolve_inside`).
 
     Raises:
-        DataError: the file is missing, a row is malformed or has an
-            unknown label, naming the file and line.
+        DataError: the file is missing, a row is malformed, has an unknown
+            label or a path outside the root, naming the file and line.
     """
     if not os.path.isfile(csv_path):
-        raise DataError(f"split file not found: {csv_path}")
+        raise MissingSplitFileError(csv_path)
     samples = []
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         for line_number, row in enumerate(csv.reader(handle), start=1):
@@ -55,9 +94,9 @@ def read_csv_split(csv_path, image_root, class_names):
             image, mask, label = row
             samples.append(
                 Sample(
-                    name=os.path.splitext(os.path.basename(image))[0],
-                    image_path=os.path.join(image_root, image),
-                    mask_path=os.path.join(image_root, mask) if mask else None,
+                    name=sample_name(image),
+                    image_path=resolve_inside(image_root, image, where, allow_outside_root),
+                    mask_path=resolve_inside(image_root, mask, where, allow_outside_root) if mask else None,
                     label=parse_label(label, class_names, where),
                 )
             )

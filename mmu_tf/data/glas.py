@@ -45,6 +45,6 @@ def glas_split_file(root, split):
     raise DataError(f"no split file for split {split!r} in {os.path.join(root, 'splits')} or {PACKAGED_SPLITS}")
 
 
-def read_glas_split(root, split):
+def read_glas_split(root, split, allow_outside_root=False):
     """Lists the `Sample`s of a GlaS split (`train`, `valid` or `test`)."""
-    return read_csv_split(glas_split_file(root, split), glas_image_folder(root), CLASS_NAMES)
+    return read_csv_split(glas_split_file(root, split), glas_image_folder(root), CLASS_NAMES, allow_outside_root)

@@ -11,6 +11,11 @@ import os
 import cv2
 import numpy as np
 
+# The largest image (in pixels) read by default: GlaS images are 0.4 megapixels, Camelyon16
+# patches 0.26; 25 megapixels (5000 x 5000) leaves room for large tiles. Whole slides go
+# through predict_wsi, which reads tiles. `--config.data.max_image_pixels` / `--max_image_pixels`.
+DEFAULT_MAX_IMAGE_PIXELS = 25_000_000
+
 
 class DataError(ValueError):
     """A dataset file or split is missing, unreadable or inconsistent."""
@@ -57,21 +62,59 @@ class LoadedSplit:
         return bool(self.masks) and all(mask is not None for mask in self.masks)
 
 
-def _decode(path, kind):
-    # np.fromfile + imdecode rather than cv2.imread: paths with spaces or
-    # non-ASCII names (GlaS's folder has spaces) and a clear error on failure.
+def header_size(path):
+    """`(width, height)` from an image file's header, without decoding its pixels; None if unreadable."""
+    from PIL import Image
+
+    # Pillow's own bomb check would refuse before telling the size; ours is the limit here.
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except Exception:  # noqa: BLE001 (Pillow raises many kinds for files it cannot identify)
+        return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def check_pixel_count(width, height, max_pixels, where):
+    """Raises `DataError` naming `where` when a width x height image exceeds `max_pixels`."""
+    if max_pixels and width * height > max_pixels:
+        raise DataError(
+            f"{where}: {width}x{height} pixels is more than the limit of {max_pixels:,} "
+            "(raise it with --config.data.max_image_pixels / --max_image_pixels; whole slides go through "
+            "predict_wsi)"
+        )
+
+
+def _decode(path, kind, max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
+    # The size is read from the header first: a small file declaring a huge image (a
+    # decompression bomb) is refused before any pixel memory is allocated.
     if not os.path.isfile(path):
         raise DataError(f"{kind} file not found: {path}")
+    size = header_size(path)
+    if size is not None:
+        check_pixel_count(*size, max_pixels, path)
+    # np.fromfile + imdecode rather than cv2.imread: paths with spaces or
+    # non-ASCII names (GlaS's folder has spaces) and a clear error on failure.
     data = np.fromfile(path, dtype=np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    try:
+        decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    except cv2.error:
+        decoded = None
     if decoded is None:
         raise DataError(f"cannot decode {kind} (corrupt or not an image): {path}")
+    check_pixel_count(decoded.shape[1], decoded.shape[0], max_pixels, path)
     return decoded
 
 
-def read_image(path):
-    """Reads an image file as uint8 RGB (H, W, 3); grayscale and RGBA are converted."""
-    image = _decode(path, "image")
+def read_image(path, max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
+    """Reads an image file as uint8 RGB (H, W, 3); grayscale and RGBA are converted.
+
+    Raises `DataError` naming the file when it is missing, not an image, or
+    larger than `max_pixels` (checked from its header before decoding).
+    """
+    image = _decode(path, "image", max_pixels)
     if image.dtype != np.uint8:
         # 16-bit images: keep the 8 most significant bits.
         image = (image / 257.0).round().astype(np.uint8) if image.dtype == np.uint16 else None
@@ -86,13 +129,13 @@ def read_image(path):
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def read_mask(path, image_shape=None):
+def read_mask(path, image_shape=None, max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
     """Reads a mask file as bool (H, W): foreground where the value is not 0.
 
     Instance-id masks (GlaS: one id per gland) become foreground/background.
     A colour mask counts a pixel as foreground when any channel is non-zero.
     """
-    mask = _decode(path, "mask")
+    mask = _decode(path, "mask", max_pixels)
     if mask.ndim == 3:
         mask = mask.max(axis=2)
     if image_shape is not None and tuple(mask.shape[:2]) != tuple(image_shape[:2]):
@@ -114,7 +157,9 @@ def check_files_exist(split, samples):
         raise MissingFilesError(split, missing)
 
 
-def load_split(split, samples, class_names, require_masks=False, missing_mask="none"):
+def load_split(
+    split, samples, class_names, require_masks=False, missing_mask="none", max_pixels=DEFAULT_MAX_IMAGE_PIXELS
+):
     """Reads every sample of a split into memory, checking each file.
 
     A sample without a mask file has no mask (`missing_mask="none"`: no pixel
@@ -130,14 +175,14 @@ def load_split(split, samples, class_names, require_masks=False, missing_mask="n
     check_files_exist(split, samples)
     images, masks = [], []
     for sample in samples:
-        image = read_image(sample.image_path)
+        image = read_image(sample.image_path, max_pixels)
         images.append(image)
         if sample.mask_path is None:
             if require_masks:
                 raise DataError(f"split {split!r}: no mask given for {sample.name}")
             masks.append(np.zeros(image.shape[:2], bool) if missing_mask == "background" else None)
         else:
-            masks.append(read_mask(sample.mask_path, image.shape))
+            masks.append(read_mask(sample.mask_path, image.shape, max_pixels))
     return LoadedSplit(
         name=split,
         images=images,

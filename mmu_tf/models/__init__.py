@@ -30,7 +30,9 @@ def build_model(config, class_names):
     common = dict(num_classes=len(class_names), class_names=list(class_names))
     if name == "all_ones":
         return AllOnesModel(**common)
-    backbone = build_backbone(config.model.backbone, config.model.pretrained, config.model.frozen_batch_norm)
+    backbone = build_backbone(
+        config.model.backbone, config.model.pretrained, config.model.frozen_batch_norm, config.model.output_stride
+    )
     wildcat = dict(
         modalities=config.model.modalities,
         kmax=config.model.kmax,
@@ -70,6 +72,7 @@ def build_model(config, class_names):
         barrier_t=config.method.t,
         classifier_scale=config.method.classifier_scale,
         head_learning_rate_multiplier=config.optimizer.get("head_learning_rate_multiplier", 1.0),
+        masked_batch_norm=config.method.masked_batch_norm,
     )
 
 

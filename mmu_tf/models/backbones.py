@@ -77,7 +77,35 @@ def freeze_batch_norm(backbone):
     return backbone
 
 
-def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=False):
+# The config field of each keras-hub backbone class that holds its stages' strides.
+STRIDE_FIELDS = {"ResNetBackbone": "stackwise_num_strides", "EfficientNetBackbone": "stackwise_strides"}
+
+
+def with_output_stride(backbone, output_stride):
+    """`backbone` at output stride 32 or 16: for 16, the same network with its last stride-2 stage at stride 1.
+
+    The weights do not depend on the strides, so they are copied over: a
+    pretrained backbone stays pretrained, and its maps have twice the
+    resolution (26 x 26 cells for a 416 x 416 image instead of 13 x 13), at the
+    cost of running the last stages on four times as many cells.
+    """
+    if output_stride == 32:
+        return backbone
+    field = STRIDE_FIELDS.get(type(backbone).__name__)
+    if output_stride != 16 or field is None:
+        raise ValueError(
+            f"`model.output_stride` must be 32 or 16 (16 for {sorted(STRIDE_FIELDS)}). Received: {output_stride}"
+        )
+    config = backbone.get_config()
+    strides = list(config[field])
+    last = max(index for index, stride in enumerate(strides) if stride == 2)
+    strides[last] = 1
+    rebuilt = type(backbone).from_config({**config, field: strides})
+    rebuilt.set_weights(backbone.get_weights())
+    return rebuilt
+
+
+def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=False, output_stride=32):
     """Returns a keras-hub backbone taking images of any size, with a `pyramid_outputs` dict (P2..P5).
 
     Args:
@@ -91,6 +119,7 @@ def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=Fal
             preset directory (as written by `python -m mmu_tf.import_weights`
             or `backbone.save_to_preset`).
         frozen_batch_norm: bool, see `freeze_batch_norm`.
+        output_stride: 32 (the network as published) or 16, see `with_output_stride`.
 
     Example:
     >>> backbone = build_backbone("resnet18")
@@ -118,4 +147,5 @@ def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=Fal
         raise ValueError(f"`model.backbone` must be one of {sorted(ARCHITECTURES)}. Received: {architecture!r}")
     else:
         backbone = ARCHITECTURES[architecture]()
+    backbone = with_output_stride(backbone, output_stride)
     return freeze_batch_norm(backbone) if frozen_batch_norm else backbone

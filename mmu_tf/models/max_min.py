@@ -8,6 +8,7 @@ from mmu_tf.distribution import MultiWorkerFitMixin, scale_for_replicas
 from mmu_tf.layers import SoftMask, WildcatHead
 from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
 
+MASKED_BATCH_NORM = ("batch", "moving")
 BACKGROUND_TERMS = {
     "eem": losses.negative_entropy,
     "sem": losses.uniform_cross_entropy,
@@ -56,6 +57,11 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         head_learning_rate_multiplier: the gradients of the two WILDCAT heads
             are multiplied by it, which for SGD multiplies their learning rate
             (Camelyon16-P512: "classifier part x10", METHOD.md §5).
+        masked_batch_norm: how the backbone's batch normalisation treats X+ and
+            X- while training: "batch" (the reference code: by their own batch
+            statistics, which rescale the masked images and so undo part of the
+            masking) or "moving" (by the moving statistics of the unmasked
+            images, which the pass on X keeps updating).
 
     Example:
     >>> from mmu_tf.models.backbones import build_backbone
@@ -84,6 +90,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         barrier_t=5.0,
         classifier_scale=0.8,
         head_learning_rate_multiplier=1.0,
+        masked_batch_norm="batch",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -91,6 +98,8 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
             raise ValueError(f"`background` must be one of {sorted(BACKGROUND_TERMS)}. Received: {background!r}")
         if class_names is not None and len(class_names) != num_classes:
             raise ValueError(f"`class_names` must have {num_classes} names. Received: {list(class_names)}")
+        if masked_batch_norm not in MASKED_BATCH_NORM:
+            raise ValueError(f"`masked_batch_norm` must be one of {MASKED_BATCH_NORM}. Received: {masked_batch_norm!r}")
         if not 0.0 < classifier_scale <= 1.0:
             raise ValueError(f"`classifier_scale` must be in (0, 1]. Received: {classifier_scale}")
         self.backbone = backbone
@@ -110,6 +119,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         self.initial_barrier_t = float(barrier_t)
         self.classifier_scale = float(classifier_scale)
         self.head_learning_rate_multiplier = float(head_learning_rate_multiplier)
+        self.masked_batch_norm = masked_batch_norm
 
         self.normalization = imagenet_normalization()
         head_settings = dict(
@@ -162,7 +172,8 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
             size = tf.cast(tf.shape(normalized_images)[1:3], tf.float32) * self.classifier_scale
             size = tf.maximum(tf.cast(tf.round(size), tf.int32), 1)
             normalized_images = tf.image.resize(normalized_images, size, method="bilinear")
-        features = self.backbone(normalized_images, training=training)
+        # training=False only changes what batch normalisation normalises by; gradients still flow.
+        features = self.backbone(normalized_images, training=training and self.masked_batch_norm == "batch")
         scores, _ = self.classifier_head(features, training=training)
         return tf.cast(scores, tf.float32)
 
@@ -280,6 +291,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
             "barrier_t": self.initial_barrier_t,
             "classifier_scale": self.classifier_scale,
             "head_learning_rate_multiplier": self.head_learning_rate_multiplier,
+            "masked_batch_norm": self.masked_batch_norm,
         }
 
     @classmethod

@@ -6,7 +6,8 @@ import tensorflow as tf
 from mmu_tf import losses
 from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
 
-PYRAMID_LEVELS = ("P2", "P3", "P4", "P5")
+# The decoder reads the backbone's four deepest pyramid levels (P2..P5 at output stride 32).
+PYRAMID_DEPTH = 4
 
 
 def foreground_dice(foreground_logits, masks):
@@ -47,13 +48,14 @@ class UNetModel(WeaklySupervisedModel):
 
     def __init__(self, backbone, num_classes, class_names=None, decoder_filters=(256, 128, 64), **kwargs):
         super().__init__(backbone, num_classes, class_names, **kwargs)
-        pyramid = getattr(backbone, "pyramid_outputs", None)
-        if not pyramid or any(level not in pyramid for level in PYRAMID_LEVELS):
-            raise ValueError(f"U-Net needs a backbone with `pyramid_outputs` {PYRAMID_LEVELS} (a keras-hub ResNet).")
-        if len(decoder_filters) != len(PYRAMID_LEVELS) - 1:
-            raise ValueError(f"`decoder_filters` needs {len(PYRAMID_LEVELS) - 1} values. Received: {decoder_filters}")
+        pyramid = getattr(backbone, "pyramid_outputs", None) or {}
+        levels = sorted(pyramid, key=lambda level: int(level[1:]))[-PYRAMID_DEPTH:]
+        if len(levels) < PYRAMID_DEPTH:
+            raise ValueError(f"U-Net needs a backbone with {PYRAMID_DEPTH} `pyramid_outputs` (a keras-hub backbone).")
+        if len(decoder_filters) != PYRAMID_DEPTH - 1:
+            raise ValueError(f"`decoder_filters` needs {PYRAMID_DEPTH - 1} values. Received: {decoder_filters}")
         self.decoder_filters = tuple(int(filters) for filters in decoder_filters)
-        self.encoder = keras.Model(backbone.inputs, [pyramid[level] for level in PYRAMID_LEVELS], name="encoder")
+        self.encoder = keras.Model(backbone.inputs, [pyramid[level] for level in levels], name="encoder")
         self.decoder_blocks = [
             [
                 layer

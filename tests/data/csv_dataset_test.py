@@ -82,3 +82,60 @@ def test_grayscale_and_rgba_images_are_converted_to_rgb(dataset):
     split = load_split("train", _split(dataset, "gray.png,,0\nrgba.png,,1\n"), CLASSES)
     assert split.images[0].shape == (5, 5, 3) and np.all(split.images[0] == 90)
     assert split.images[1].shape == (5, 5, 3) and np.all(split.images[1][..., 0] == 255)
+
+
+@pytest.mark.parametrize("row", ["../outside/secret.png,,0", "/etc/hostname,,0", "a.png,../../etc/passwd,0"])
+def test_paths_outside_the_data_root_are_refused_naming_the_row(tmp_path, row):
+    root = tmp_path / "root"
+    root.mkdir()
+    _write(root / "a.png", np.zeros((4, 4, 3), np.uint8))
+    (tmp_path / "outside").mkdir()
+    _write(tmp_path / "outside" / "secret.png", np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(DataError, match=r"split.csv, line 1: .* lies outside the data root .*allow_outside_root"):
+        _split(root, row + "\n")
+
+
+def test_a_link_pointing_out_of_the_root_is_refused_and_the_flag_lets_it_in(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    _write(tmp_path / "secret.png", np.zeros((4, 4, 3), np.uint8))
+    (root / "link.png").symlink_to(tmp_path / "secret.png")
+    (root / "split.csv").write_text("link.png,,0\n../secret.png,,1\n")
+    with pytest.raises(DataError, match="line 1: 'link.png' lies outside"):
+        read_csv_split(str(root / "split.csv"), str(root), CLASSES)
+    samples = read_csv_split(str(root / "split.csv"), str(root), CLASSES, allow_outside_root=True)
+    assert [sample.name for sample in samples] == ["link", "secret"]
+
+
+def test_images_of_the_same_name_in_two_folders_get_two_names(tmp_path):
+    for folder in ("left", "right"):
+        (tmp_path / folder).mkdir()
+        _write(tmp_path / folder / "a.png", np.zeros((4, 4, 3), np.uint8))
+    samples = _split(tmp_path, "left/a.png,,0\nright/a.png,,1\n")
+    assert [sample.name for sample in samples] == ["left__a", "right__a"]
+
+
+def png_declaring(width, height):
+    """A 60-byte PNG whose header declares width x height pixels (a decompression bomb's header)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def test_an_image_declaring_more_pixels_than_the_limit_is_refused_before_decoding(tmp_path):
+    from mmu_tf.data.samples import read_image
+
+    (tmp_path / "bomb.png").write_bytes(png_declaring(20000, 20000))
+    with pytest.raises(DataError, match=r"bomb.png: 20000x20000 pixels is more than the limit of 25,000,000"):
+        read_image(str(tmp_path / "bomb.png"))
+    (tmp_path / "huge.png").write_bytes(png_declaring(50000, 50000))
+    with pytest.raises(DataError, match=r"huge.png: 50000x50000 pixels"):
+        load_split("train", _split(tmp_path, "huge.png,,0\n"), CLASSES, max_pixels=10**6)
+    _write(tmp_path / "small.png", np.zeros((20, 30, 3), np.uint8))
+    with pytest.raises(DataError, match=r"small.png: 30x20 pixels is more than the limit of 500"):
+        read_image(str(tmp_path / "small.png"), max_pixels=500)
