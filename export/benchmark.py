@@ -45,7 +45,9 @@ def _build_forms(model, data_config, folder, formats):
 
     from export.saved_model import export_saved_model
     from export.tflite import export_tflite
+    from mmu_tf.inference import Predictor
 
+    predictor = Predictor.from_data_config(model, data_config)
     keras_path = os.path.join(folder, "model.keras")
     model.save(keras_path)
 
@@ -57,13 +59,13 @@ def _build_forms(model, data_config, folder, formats):
         return (lambda images: compiled(images)["mask"].numpy()), os.path.getsize(keras_path)
 
     def saved_model():
-        path = export_saved_model(model, data_config, os.path.join(folder, "saved_model"))
+        path = export_saved_model(predictor, os.path.join(folder, "saved_model"))
         serving = tf.saved_model.load(path).signatures["serving_default"]
         return (lambda images: serving(images=images)["mask"].numpy()), _folder_bytes(path)
 
     def tflite(quantization):
         path = os.path.join(folder, f"model_{quantization}.tflite")
-        export_tflite(model, path, quantization)
+        export_tflite(predictor, path, quantization)
         runner = Interpreter(model_path=path, num_threads=os.cpu_count()).get_signature_runner("serving_default")
         return (lambda images: runner(images=images)), os.path.getsize(path)
 

@@ -15,51 +15,63 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from export.workdir import check_workdir_flags, define_workdir_flags  # noqa: E402
-from mmu_tf.workdir import load_workdir  # noqa: E402
+from export.workdir import check_workdir_flags, define_workdir_flags, ensure_writable_folder  # noqa: E402
 
 
-def build_serving_module(model, data_config):
-    from export.serving import ServingModule
+def export_saved_model(predictor, output, version=1, overwrite=False):
+    """Writes the SavedModel of a `Predictor` to `output/<version>` and returns that path.
 
-    class_names = model.class_names or [str(index) for index in range(model.num_classes)]
-    return ServingModule(
-        model,
-        class_names,
-        resize_mode=data_config["resize_mode"],
-        short_side=data_config["resize_short_side"],
-        image_size=data_config["image_size"],
-    )
+    An existing version is the model being served: it is replaced only with
+    `overwrite`. The SavedModel is written beside its place and renamed into
+    it, so TF-Serving never loads half a model.
+    """
+    import shutil
+    import tempfile
 
-
-def export_saved_model(model, data_config, output, version=1):
-    """Writes the SavedModel to `output/<version>` and returns that path."""
     import tensorflow as tf
+
+    from export.serving import ServingModule
 
     if version < 1:
         raise ValueError(f"--version must be a positive integer. Received: {version}")
-    module = build_serving_module(model, data_config)
     path = os.path.join(output, str(version))
-    tf.saved_model.save(
-        module,
-        path,
-        signatures={"serving_default": module.serve_float, "serving_bytes": module.serve_bytes},
-    )
+    if os.path.exists(path) and not overwrite:
+        raise ValueError(f"--output: {path} exists (a version being served?); pass --overwrite or a new --version")
+    ensure_writable_folder(output, "--output")
+    module = ServingModule(predictor)
+    staging = tempfile.mkdtemp(prefix=f".{version}-", dir=output)
+    try:
+        tf.saved_model.save(
+            module, staging, signatures={"serving_default": module.serve_float, "serving_bytes": module.serve_bytes}
+        )
+        if os.path.exists(path):
+            shutil.rmtree(path)
+        os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return path
 
 
 def main(argv):
     check_workdir_flags(argv)
+    from mmu_tf.inference import Predictor
+
     try:
-        model, data_config = load_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
-        path = export_saved_model(model, data_config, flags.FLAGS.output, flags.FLAGS.version)
-    except (FileNotFoundError, ValueError) as error:
+        ensure_writable_folder(flags.FLAGS.output, "--output")
+        predictor = Predictor.from_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint, flags.FLAGS.max_image_pixels)
+        path = export_saved_model(predictor, flags.FLAGS.output, flags.FLAGS.version, flags.FLAGS.overwrite)
+    except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    print(f"SavedModel written to {path} (signatures: serving_default, serving_bytes)")
+    print(f"SavedModel written to {path} (signatures: serving_default, serving_bytes; float32)")
+
+
+def define_flags():
+    define_workdir_flags("The model base path; the SavedModel goes to OUTPUT/<version>.")
+    flags.DEFINE_integer("version", 1, "The model version (a positive integer, TF-Serving's folder name).")
+    flags.DEFINE_bool("overwrite", False, "Replace OUTPUT/<version> if it exists (it may be the model being served).")
 
 
 if __name__ == "__main__":
-    define_workdir_flags("The model base path; the SavedModel goes to OUTPUT/<version>.")
-    flags.DEFINE_integer("version", 1, "The model version (a positive integer, TF-Serving's folder name).")
+    define_flags()
     app.run(main)

@@ -1,4 +1,4 @@
-"""The serving functions shared by every exported form of a trained model.
+"""The TF-Serving signatures of a trained model, on `mmu_tf.inference.Predictor`.
 
 Two signatures, both returning the same named outputs:
 
@@ -13,39 +13,29 @@ Two signatures, both returning the same named outputs:
 Outputs: `probabilities` [N, K], `class_id` [N] int32, `class_name` [N]
 string, `mask` [N, H, W] float32 soft foreground mask in [0, 1],
 `foreground_fraction` [N] float32 (the fraction of pixels with mask >= 0.5).
+
+Both refuse what they must not answer (`mmu_tf.inference.input_checks`): an
+empty batch, values outside [0, 1] or NaN, and images above the predictor's
+pixel limit, read from the encoded images' headers before anything is decoded.
 """
 
 import tensorflow as tf
 
-from mmu_tf.data.augment import resized_shape
-
-
-def resize_for_model(image, resize_mode, short_side, image_size):
-    """Resizes one float image (H, W, 3) as the evaluation pipeline does."""
-    if resize_mode == "none":
-        return image
-    shape = tf.shape(image)
-    size = resized_shape(shape[0], shape[1], resize_mode, short_side, image_size)
-    return tf.image.resize(image, size, method="bilinear", antialias=True)
+from mmu_tf.inference.input_checks import check_encoded_images, check_float_images
 
 
 class ServingModule(tf.Module):
-    """Wraps a trained Max-Min model with the two serving signatures.
+    """The two serving signatures of a `Predictor` (whose model runs in float32).
 
     Args:
-        model: a trained `MaxMinModel`.
-        class_names: the K class names, in class-id order.
-        resize_mode, short_side, image_size: the evaluation resize of its
-            config (`data.resize_mode`, `data.resize_short_side`, `data.image_size`).
+        predictor: a `mmu_tf.inference.Predictor`.
     """
 
-    def __init__(self, model, class_names, resize_mode="none", short_side=432, image_size=(416, 416)):
+    def __init__(self, predictor):
         super().__init__(name="mmu_tf_serving")
-        self.model = model
-        self.class_names = tf.constant(list(class_names))
-        self.resize_mode = resize_mode
-        self.short_side = int(short_side)
-        self.image_size = tuple(int(side) for side in image_size)
+        self.predictor = predictor
+        self.model = predictor.model  # tracked, so the SavedModel holds its variables
+        self.class_names = tf.constant(predictor.class_names)
         self.serve_float = tf.function(
             self._serve_float, input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")]
         )
@@ -55,66 +45,31 @@ class ServingModule(tf.Module):
         # Not a signature: lets Python clients (mmu_tf.predict) name every probability.
         self.get_class_names = tf.function(lambda: self.class_names, input_signature=[])
 
-    def _outputs(self, probabilities, mask):
-        class_id = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
-        return {
-            "probabilities": probabilities,
-            "class_id": class_id,
-            "class_name": tf.gather(self.class_names, class_id),
-            "mask": mask,
-            "foreground_fraction": tf.reduce_mean(tf.cast(mask >= 0.5, tf.float32), axis=(1, 2)),
-        }
+    def _with_class_names(self, outputs):
+        return {**outputs, "class_name": self.predictor.class_name(outputs["class_id"])}
 
     def _serve_float(self, images):
-        # Checked at run time: a client that bypasses the signature's shape (a
-        # rank-3 image) gets this message rather than a failure deep in the model.
-        images = tf.ensure_shape(images, [None, None, None, 3], name="images_must_be_N_H_W_3")
-        # 0-255 pixels sent as floats are the usual client mistake: fail with what to do,
-        # not with a confident answer on the wrong scale.
-        in_range = tf.logical_and(tf.reduce_all(images >= 0.0), tf.reduce_all(images <= 1.0))
-        check = tf.debugging.Assert(
-            in_range,
-            [
-                "images must be float32 RGB in [0, 1]: divide 0-255 pixels by 255. Min and max:",
-                tf.reduce_min(images),
-                tf.reduce_max(images),
-            ],
-        )
-        with tf.control_dependencies([check]):
-            images = tf.identity(images)
-        outputs = self.model(images, training=False)
-        return self._outputs(outputs["probabilities"], outputs["mask"])
-
-    def _decode(self, encoded):
-        return tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8)
+        images = check_float_images(images, self.predictor.max_image_pixels)
+        return self._with_class_names(self.predictor.predict_batch(images))
 
     def _serve_bytes(self, encoded_images):
-        # Decoded once for the sizes, then again per image: masks of a batch
-        # are padded to its largest image, so the output stays one tensor.
-        sizes = tf.map_fn(
-            lambda encoded: tf.shape(self._decode(encoded))[:2],
-            encoded_images,
-            fn_output_signature=tf.TensorSpec([2], tf.int32),
-        )
+        # Sizes come from the headers (checked against the limit before any decoding); masks
+        # of a batch are padded to its largest image, so the output stays one tensor.
+        sizes = check_encoded_images(encoded_images, self.predictor.max_image_pixels)
         padded_size = tf.reduce_max(sizes, axis=0)
 
         def predict_one(encoded):
-            image = self._decode(encoded)
-            size = tf.shape(image)[:2]
-            resized = resize_for_model(
-                tf.cast(image, tf.float32) / 255.0, self.resize_mode, self.short_side, self.image_size
-            )
-            outputs = self.model(resized[None], training=False)
-            mask = tf.image.resize(outputs["mask"][..., None], size, method="bilinear")[0]
-            mask = tf.image.pad_to_bounding_box(mask, 0, 0, padded_size[0], padded_size[1])[..., 0]
-            return outputs["probabilities"][0], mask
+            image = tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8)
+            probabilities, mask = self.predictor.predict_uint8(image)
+            mask = tf.image.pad_to_bounding_box(mask[..., None], 0, 0, padded_size[0], padded_size[1])[..., 0]
+            return probabilities, mask
 
         probabilities, masks = tf.map_fn(
             predict_one,
             encoded_images,
             fn_output_signature=(tf.TensorSpec([None], tf.float32), tf.TensorSpec([None, None], tf.float32)),
         )
-        outputs = self._outputs(probabilities, masks)
+        outputs = self._with_class_names(self.predictor.named_outputs(probabilities, masks))
         # The padding is not part of any image: the fraction counts real pixels only.
         areas = tf.cast(sizes[:, 0] * sizes[:, 1], tf.float32)
         outputs["foreground_fraction"] = tf.reduce_sum(tf.cast(masks >= 0.5, tf.float32), axis=(1, 2)) / areas

@@ -2,19 +2,23 @@ r"""Predicts the class and the foreground mask of every image in a folder or lis
 
     python -m mmu_tf.predict --workdir=runs/glas --input=tiles/ --output=predictions/
     python -m mmu_tf.predict --saved_model=exported/mmu --input=a.png,b.jpg --output=out/
+    python -m mmu_tf.predict --tflite=mmu.tflite --input=tiles/ --output=out/
 
 `--input` takes folders (walked recursively), image files (PNG, JPEG, BMP,
 TIFF; any size) and `.txt` lists of image paths (one per line, relative to
-the list's folder). The model comes from a training workdir's checkpoint or
-from a SavedModel written by `python -m export.saved_model` (its version
-folder, or the model base, where the highest version is used).
+the list's folder). The model comes from a training workdir's checkpoint
+(run by `mmu_tf.inference.Predictor`, in float32), from a SavedModel written
+by `python -m export.saved_model` (its version folder, or the model base,
+where the highest version is used), or from a `.tflite` file written by
+`python -m export.tflite` (run under LiteRT, its input checked first).
 
 Writes, for each image, `OUT/masks/<name>.png` (the binary mask, 0 / 255, at
 the image's own size) and `OUT/overlays/<name>.png` (the image with the mask's
 contour and the class with its probability), then `OUT/predictions.csv`: one
 row per image with the class, every class's probability and the foreground
-fraction. A file that cannot be read as an image is reported and listed in
-`OUT/skipped.csv`; the rest are processed.
+fraction. A file that cannot be read as an image, declares more than
+`--max_image_pixels` pixels in its header, or has a side under 32 pixels is
+reported and listed in `OUT/skipped.csv`; the rest are processed.
 """
 
 import csv
@@ -25,6 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
+
+from mmu_tf.data.samples import DEFAULT_MAX_IMAGE_PIXELS  # noqa: E402
 
 LIST_SUFFIXES = (".txt", ".lst")
 
@@ -83,44 +89,12 @@ def _unique_names(found):
     return names
 
 
-class KerasPredictor:
-    """Runs a trained `MaxMinModel` on one image, resized as at evaluation.
-
-    Args:
-        model: the trained model.
-        data_config: the `data` section of its training config (a dict).
-    """
-
-    def __init__(self, model, data_config):
-        import ml_collections
-        import tensorflow as tf
-
-        from mmu_tf.data.augment import resize
-
-        self.class_names = model.class_names or [str(index) for index in range(model.num_classes)]
-        data_config = ml_collections.ConfigDict(data_config)
-
-        @tf.function(reduce_retracing=True)
-        def predict(image):
-            resized, _ = resize(tf.cast(image, tf.float32) / 255.0, None, data_config)
-            outputs = model(resized[None], training=False)
-            mask = tf.image.resize(outputs["mask"][0][..., None], tf.shape(image)[:2], method="bilinear")
-            return outputs["probabilities"][0], mask[..., 0]
-
-        self._predict = predict
-
-    def __call__(self, image):
-        """Class probabilities (K,) and the soft mask at the image's size, for an RGB uint8 image."""
-        probabilities, mask = self._predict(image)
-        return probabilities.numpy(), mask.numpy()
-
-
 class SavedModelPredictor:
-    """Runs an exported SavedModel's `serving_bytes` signature on one image.
+    """Runs an exported SavedModel's `serving_bytes` signature on one image (a TF-Serving client's view).
 
     Images are re-encoded as PNG (lossless), so any format this command reads
-    (TIFF included) goes through the same in-graph decoding and resizing that
-    TF-Serving clients get.
+    (TIFF included) goes through the same in-graph decoding, checks and
+    resizing that TF-Serving clients get.
 
     Args:
         path: a SavedModel folder, or a model base holding numbered versions.
@@ -131,16 +105,51 @@ class SavedModelPredictor:
 
         path = resolve_saved_model(path)
         self._tf = tf
-        self._module = tf.saved_model.load(path)
-        self._serve = self._module.signatures["serving_bytes"]
-        self.class_names = [name.decode() for name in self._module.get_class_names().numpy()]
+        try:
+            self._module = tf.saved_model.load(path)
+            self._serve = self._module.signatures["serving_bytes"]
+            self.class_names = [name.decode() for name in self._module.get_class_names().numpy()]
+        except Exception as error:  # noqa: BLE001 (TensorFlow raises many kinds for a damaged SavedModel)
+            first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ValueError(f"--saved_model: {path} is not a SavedModel of this project ({first_line})") from None
 
-    def __call__(self, image):
+    def predict_image(self, image):
         import cv2
 
         encoded = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))[1].tobytes()
         outputs = self._serve(images=self._tf.constant([encoded]))
-        return outputs["probabilities"][0].numpy(), outputs["mask"][0].numpy()
+        return prediction(outputs["probabilities"][0].numpy(), outputs["mask"][0].numpy(), self.class_names)
+
+
+class LiteRTPredictor:
+    """Runs a `.tflite` model on one image: resized as at evaluation, its input checked, the mask brought back.
+
+    Args:
+        path: the `.tflite` file (with the `.json` the exporter writes beside it).
+    """
+
+    def __init__(self, path):
+        from mmu_tf.inference.litert import LiteRTModel
+
+        self._model = LiteRTModel(path)
+        self.class_names = self._model.class_names
+        self._resize = self._model.resize_settings
+
+    def predict_image(self, image):
+        import tensorflow as tf
+
+        from mmu_tf.inference.predictor import evaluation_input
+
+        inputs = evaluation_input(tf.constant(image, tf.uint8), self._resize)[None].numpy()
+        outputs = self._model(inputs)
+        mask = tf.image.resize(outputs["mask"][0][..., None], image.shape[:2], method="bilinear")[..., 0]
+        return prediction(outputs["probabilities"][0], mask.numpy(), self.class_names)
+
+
+def prediction(probabilities, mask, class_names):
+    """The dict `Predictor.predict_image` returns, from numpy probabilities (K,) and a soft mask (H, W)."""
+    class_id = int(np.argmax(probabilities))
+    return {"probabilities": probabilities, "class_id": class_id, "class_name": class_names[class_id], "mask": mask}
 
 
 def resolve_saved_model(path):
@@ -157,10 +166,16 @@ def resolve_saved_model(path):
     raise FileNotFoundError(f"--saved_model: no saved_model.pb in {path} nor in a numbered version folder under it")
 
 
-def predict_files(predictor, inputs, output, progress=True):
+# The backbones' output stride: a smaller image has no cell of its own on the map.
+MINIMUM_SIDE = 32
+
+
+def predict_files(predictor, inputs, output, progress=True, max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS):
     """Predicts every `(path, name)` of `inputs`, writing masks, overlays and the CSV files.
 
-    Returns `(rows, skipped)`: the rows of `predictions.csv` and the
+    A file that is not an image, is larger than `max_image_pixels` (read from
+    its header) or smaller than `MINIMUM_SIDE` on a side is skipped with its
+    reason. Returns `(rows, skipped)`: the rows of `predictions.csv` and the
     `(path, reason)` pairs of the files that could not be processed.
     """
     from tqdm import tqdm
@@ -175,14 +190,19 @@ def predict_files(predictor, inputs, output, progress=True):
     with tqdm(inputs, desc="predict", unit="img", disable=not progress) as bar:
         for path, name in bar:
             try:
-                image = read_image(path)
+                image = read_image(path, max_image_pixels)
+                if min(image.shape[:2]) < MINIMUM_SIDE:
+                    raise DataError(
+                        f"{path}: {image.shape[1]}x{image.shape[0]} pixels is too small to predict "
+                        f"(at least {MINIMUM_SIDE} pixels a side)"
+                    )
             except DataError as error:
                 skipped.append((path, str(error)))
                 print(f"skipped: {error}", file=sys.stderr)
                 bar.set_postfix(skipped=len(skipped))
                 continue
-            probabilities, soft_mask = predictor(image)
-            class_id = int(np.argmax(probabilities))
+            result = predictor.predict_image(image)
+            probabilities, soft_mask, class_id = result["probabilities"], result["mask"], result["class_id"]
             binary_mask = soft_mask >= 0.5
             mask_path = os.path.join(output, "masks", f"{name}.png")
             overlay_path = os.path.join(output, "overlays", f"{name}.png")
@@ -216,6 +236,13 @@ def define_flags():
     flags.DEFINE_string(
         "saved_model", None, "Instead of --workdir: a SavedModel from export.saved_model (version folder or base)."
     )
+    flags.DEFINE_string("tflite", None, "Instead of --workdir: a .tflite model from export.tflite (run under LiteRT).")
+    flags.DEFINE_integer(
+        "max_image_pixels",
+        DEFAULT_MAX_IMAGE_PIXELS,
+        "Images with more pixels (read from the file header) are skipped; whole slides: mmu_tf.predict_wsi.",
+        lower_bound=1,
+    )
     flags.DEFINE_list("input", None, "Comma-separated folders (recursive), image files, or .txt lists of image paths.")
     flags.DEFINE_string("output", None, "Folder for masks/, overlays/, predictions.csv and skipped.csv.")
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
@@ -225,24 +252,34 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     config = flags.FLAGS
-    if bool(config.workdir) == bool(config.saved_model):
-        raise app.UsageError("give exactly one of --workdir and --saved_model")
+    if sum(bool(source) for source in (config.workdir, config.saved_model, config.tflite)) != 1:
+        raise app.UsageError("give exactly one of --workdir, --saved_model and --tflite")
     if not config.input or not config.output:
         raise app.UsageError("--input and --output are required")
     try:
         inputs = collect_inputs(config.input, exclude=config.output)
         if not inputs:
             raise FileNotFoundError(f"--input: no files in {', '.join(config.input)}")
+        # Before the model loads: a run must not end, minutes later, on an output it cannot write.
+        for folder in (config.output, os.path.join(config.output, "masks"), os.path.join(config.output, "overlays")):
+            try:
+                os.makedirs(folder, exist_ok=True)
+            except OSError as error:
+                raise OSError(f"--output: cannot create {folder} ({error.strerror})") from None
+            if not os.access(folder, os.W_OK):
+                raise OSError(f"--output: {folder} is not writable")
         if config.workdir:
-            from mmu_tf.workdir import load_workdir
+            from mmu_tf.inference import Predictor
 
-            predictor = KerasPredictor(*load_workdir(config.workdir, config.checkpoint))
-        else:
+            predictor = Predictor.from_workdir(config.workdir, config.checkpoint, config.max_image_pixels)
+        elif config.saved_model:
             predictor = SavedModelPredictor(config.saved_model)
-    except (FileNotFoundError, ValueError) as error:
+        else:
+            predictor = LiteRTPredictor(config.tflite)
+    except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    rows, skipped = predict_files(predictor, inputs, config.output, progress=config.progress)
+    rows, skipped = predict_files(predictor, inputs, config.output, config.progress, config.max_image_pixels)
     print(f"{len(rows)} image(s) predicted, {len(skipped)} skipped; results in {config.output}/predictions.csv")
     if skipped:
         print(f"skipped files and reasons: {config.output}/skipped.csv", file=sys.stderr)

@@ -165,16 +165,15 @@ def write_outputs(folder, heatmap, rows, info, thumbnail, tissue):
     return paths
 
 
-def keras_tile_predictor(model):
-    """`predict(images)` for `infer_slide` from a trained Keras model (one trace for every batch)."""
+def tile_predictor(predictor):
+    """`predict(images)` for `infer_slide` from a `mmu_tf.inference.Predictor` (tiles go in at their size)."""
     import tensorflow as tf
 
-    @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)], reduce_retracing=True)
     def predict(images):
-        outputs = model(images, training=False)
-        return outputs["probabilities"], outputs["mask"]
+        outputs = predictor.predict_batch(tf.constant(images, tf.float32))
+        return outputs["probabilities"].numpy(), outputs["mask"].numpy()
 
-    return lambda images: tuple(output.numpy() for output in predict(tf.constant(images)))
+    return predict
 
 
 def define_flags():
@@ -205,15 +204,15 @@ def main(argv):
         )
     if flags.FLAGS.downsample <= 0:
         raise app.UsageError("--downsample must be > 0")
-    from mmu_tf.workdir import load_workdir
+    from mmu_tf.inference import Predictor
 
     try:
         slide = open_slide(flags.FLAGS.slide)
-        model, _ = load_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
-        class_names = model.class_names or [str(index) for index in range(model.num_classes)]
+        predictor = Predictor.from_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
+        class_names = predictor.class_names
         heatmap, rows, info, thumbnail, tissue = infer_slide(
             slide,
-            keras_tile_predictor(model),
+            tile_predictor(predictor),
             level=flags.FLAGS.level,
             tile_size=flags.FLAGS.tile_size,
             overlap=flags.FLAGS.overlap,

@@ -32,6 +32,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from mmu_tf.cli import run_main  # noqa: E402
+
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -308,8 +310,8 @@ def write_figures_and_cost(workdir, runs, split_name, config, figure_images, tim
     from mmu_tf.data.datasets import load_dataset_split
     from mmu_tf.data.pipeline import evaluation_dataset
     from mmu_tf.evaluation import figures
-    from mmu_tf.evaluation.evaluate import make_predict_function
     from mmu_tf.evaluation.visualize import write_png
+    from mmu_tf.inference import Predictor
 
     done = [name for name in runs if read_metrics(workdir, name, split_name) is not None]
     if not done:
@@ -339,18 +341,18 @@ def write_figures_and_cost(workdir, runs, split_name, config, figure_images, tim
     named_masks, cost_rows = [], []
     for name in done:
         keras.backend.clear_session()
-        model = keras.saving.load_model(os.path.join(workdir, name, "checkpoints", "best.keras"), compile=False)
-        predict = make_predict_function(model)
-        predict(timed_batches[0])  # trace once outside the timing
+        predictor = Predictor.from_workdir(os.path.join(workdir, name))
+        predictor.predict_batch(timed_batches[0])  # trace once outside the timing
         start = time.perf_counter()
         for images in timed_batches:
-            predict(images)[1].numpy()
+            predictor.predict_batch(images)["mask"].numpy()
         seconds_per_image = (time.perf_counter() - start) / len(timed_batches)
-        cost_rows.append(f"| {RUNS[name].label} | {model.count_params():,} | {seconds_per_image:.4f} |")
+        cost_rows.append(f"| {RUNS[name].label} | {predictor.model.count_params():,} | {seconds_per_image:.4f} |")
         masks = []
         for index, batch in zip(shown, shown_batches):
             height, width = split.images[index].shape[:2]
-            masks.append(cv2.resize(predict(batch)[1].numpy()[0], (width, height), interpolation=cv2.INTER_LINEAR))
+            mask = predictor.predict_batch(batch)["mask"].numpy()[0]
+            masks.append(cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR))
         named_masks.append((short_label(name), masks))
     paths.append(os.path.join(workdir, "masks.png"))
     write_png(
@@ -467,7 +469,7 @@ def main(argv):
 
 def run():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import mmu_tf.models  # noqa: F401  (registers the classes the checkpoints name)
 from export.saved_model import export_saved_model
 from export.tflite import export_tflite
 from mmu_tf.data.synthetic import make_synthetic_split
+from mmu_tf.inference import Predictor
 from mmu_tf.precision import uses_mixed_precision
 from mmu_tf.workdir import load_workdir
 from tests.conftest import TINY_RUN, run_module
@@ -78,7 +79,7 @@ def _graph_dtypes(concrete_function):
 def test_the_saved_model_is_a_float32_graph_matching_the_rebuild(sixteen_bit_workdir, tmp_path):
     _, workdir, _ = sixteen_bit_workdir
     model, data_config = load_workdir(workdir)
-    path = export_saved_model(model, data_config, str(tmp_path / "model"))
+    path = export_saved_model(Predictor.from_data_config(model, data_config), str(tmp_path / "model"))
     loaded = tf.saved_model.load(path)
     for name in ("serving_default", "serving_bytes"):
         assert not _graph_dtypes(loaded.signatures[name]) & set(SIXTEEN_BIT_TYPES), name
@@ -93,9 +94,9 @@ def test_the_tflite_model_runs_with_builtin_ops_and_matches_the_rebuild(sixteen_
     from ai_edge_litert.interpreter import Interpreter
 
     _, workdir, _ = sixteen_bit_workdir
-    model, _ = load_workdir(workdir)
+    model, data_config = load_workdir(workdir)
     path = tmp_path / "model.tflite"
-    export_tflite(model, str(path))
+    export_tflite(Predictor.from_data_config(model, data_config), str(path))
     images = _images()
     runner = Interpreter(model_path=str(path)).get_signature_runner("serving_default")
     with open(f"{path}.json") as handle:

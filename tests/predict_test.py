@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from export.saved_model import export_saved_model
-from mmu_tf.predict import KerasPredictor, SavedModelPredictor, collect_inputs, resolve_saved_model
+from mmu_tf.inference import Predictor
+from mmu_tf.predict import SavedModelPredictor, collect_inputs, resolve_saved_model
 from mmu_tf.workdir import load_workdir
 from tests.conftest import run_module
 
@@ -89,7 +90,7 @@ def test_predict_cli_writes_masks_overlays_and_csv_and_skips_bad_files(trained_w
 
 def test_predict_cli_names_the_bad_flag(tmp_path):
     result = run_module([f"--input={tmp_path}", f"--output={tmp_path / 'out'}"], "mmu_tf.predict")
-    assert result.returncode != 0 and "exactly one of --workdir and --saved_model" in result.stderr
+    assert result.returncode != 0 and "exactly one of --workdir, --saved_model and --tflite" in result.stderr
     arguments = [f"--workdir={tmp_path}", f"--input={tmp_path}", f"--output={tmp_path / 'out'}"]
     result = run_module(arguments, "mmu_tf.predict")
     assert result.returncode == 2 and "--input: no files in" in result.stderr
@@ -100,13 +101,14 @@ def test_predict_cli_names_the_bad_flag(tmp_path):
 
 def test_saved_model_and_workdir_predictions_agree(trained_workdir, image_folder, tmp_path):
     model, data_config = load_workdir(trained_workdir[0])
-    keras_predictor = KerasPredictor(model, data_config)
-    export_saved_model(model, data_config, str(tmp_path / "model"), version=2)
+    keras_predictor = Predictor.from_data_config(model, data_config)
+    export_saved_model(keras_predictor, str(tmp_path / "model"), version=2)
     saved_predictor = SavedModelPredictor(str(tmp_path / "model"))
     assert saved_predictor.class_names == keras_predictor.class_names == ["benign", "malignant"]
     image = cv2.cvtColor(cv2.imread(str(image_folder / "a.png")), cv2.COLOR_BGR2RGB)
-    keras_probabilities, keras_mask = keras_predictor(image)
-    saved_probabilities, saved_mask = saved_predictor(image)
+    keras_result, saved_result = keras_predictor.predict_image(image), saved_predictor.predict_image(image)
+    keras_probabilities, keras_mask = keras_result["probabilities"], keras_result["mask"]
+    saved_probabilities, saved_mask = saved_result["probabilities"], saved_result["mask"]
     np.testing.assert_allclose(saved_probabilities, keras_probabilities, atol=1e-4)
     assert saved_mask.shape == keras_mask.shape == (70, 90)
     np.testing.assert_allclose(saved_mask, keras_mask, atol=1e-4)
@@ -114,3 +116,46 @@ def test_saved_model_and_workdir_predictions_agree(trained_workdir, image_folder
     direct = model(image[None].astype("float32") / 255.0)
     np.testing.assert_allclose(keras_probabilities, direct["probabilities"][0], atol=1e-5)
     np.testing.assert_allclose(keras_mask, direct["mask"][0], atol=1e-5)
+
+
+def test_predict_with_the_tflite_model_skips_tiny_and_oversized_images(trained_workdir, tmp_path):
+    from export.tflite import export_tflite
+    from tests.data.csv_dataset_test import png_declaring
+
+    export_tflite(Predictor.from_workdir(trained_workdir[0]), str(tmp_path / "model.tflite"))
+    images = tmp_path / "images"
+    images.mkdir()
+    _write_image(images / "tile.png", 48, 40, 0)
+    _write_image(images / "dot.png", 1, 1, 1)
+    (images / "bomb.png").write_bytes(png_declaring(20000, 20000))
+    output = tmp_path / "out"
+    result = run_module(
+        [f"--tflite={tmp_path / 'model.tflite'}", f"--input={images}", f"--output={output}"], "mmu_tf.predict"
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "1 image(s) predicted, 2 skipped" in result.stdout
+    reasons = {os.path.basename(row["path"]): row["reason"] for row in _read_csv(output / "skipped.csv")}
+    assert "1x1 pixels is too small to predict" in reasons["dot.png"]
+    assert "20000x20000 pixels is more than the limit of 25,000,000" in reasons["bomb.png"]
+    (row,) = _read_csv(output / "predictions.csv")
+    assert cv2.imread(row["mask"], cv2.IMREAD_GRAYSCALE).shape == (48, 40)
+
+
+@pytest.mark.parametrize(
+    "source, output, message",
+    [
+        ("--saved_model={damaged}", "{tmp}/out", "is not a SavedModel of this project"),
+        ("--workdir={tmp}", "/proc/version/out", "--output: cannot create /proc/version/out"),
+    ],
+)
+def test_a_damaged_model_or_an_unwritable_output_is_one_line_of_error(tmp_path, source, output, message):
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "saved_model.pb").write_bytes(b"not a protocol buffer")
+    _write_image(tmp_path / "tile.png", 32, 32, 0)
+    arguments = [source.format(damaged=damaged, tmp=tmp_path), f"--input={tmp_path / 'tile.png'}"]
+    result = run_module([*arguments, f"--output={output.format(tmp=tmp_path)}"], "mmu_tf.predict")
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

@@ -15,6 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from mmu_tf.cli import run_main  # noqa: E402
+
 
 def split_records(data_config, split):
     """`(records iterator, class names)` of a split, reading files one at a time where they exist."""
@@ -73,4 +75,4 @@ def main(argv):
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    run_main(main)

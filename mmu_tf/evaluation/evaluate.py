@@ -13,17 +13,6 @@ from mmu_tf.evaluation.metrics import SplitMetrics
 from mmu_tf.evaluation.visualize import overlay_panel, write_png
 
 
-def make_predict_function(model):
-    """A traced inference function for images of any size (one trace, not one per size)."""
-
-    @tf.function(input_signature=[tf.TensorSpec((None, None, None, 3), tf.float32)], reduce_retracing=True)
-    def predict(images):
-        outputs = model(images, training=False)
-        return outputs["probabilities"], outputs["mask"]
-
-    return predict
-
-
 def score_split(split, probabilities, soft_masks, f1_rule="all"):
     """`SplitMetrics` of a split from predictions (soft masks at the true masks' size)."""
     metrics = SplitMetrics(len(split.class_names), f1_rule=f1_rule)
@@ -69,7 +58,9 @@ def evaluate_split(model, split, data_config, batch_size, workdir, f1_rule="all"
     Returns the summary dict (with the all-ones mask's scores under `all_ones_mask`).
     """
     del batch_size
-    predict = make_predict_function(model)
+    from mmu_tf.inference import Predictor
+
+    predictor = Predictor(model, class_names=split.class_names)
     metrics = SplitMetrics(len(split.class_names), f1_rule=f1_rule)
     all_ones = SplitMetrics(len(split.class_names), f1_rule=f1_rule)
     shown = set()
@@ -79,8 +70,8 @@ def evaluate_split(model, split, data_config, batch_size, workdir, f1_rule="all"
     stream = original_and_model_inputs(split, data_config).prefetch(tf.data.AUTOTUNE)
     with tqdm(total=len(split), desc=f"evaluate {split.name}", unit="img", disable=not progress) as bar:
         for index, (inputs, image, label, mask, has_mask, name) in enumerate(stream):
-            probabilities, soft_masks = predict(inputs[None])
-            probabilities = probabilities.numpy()[0]
+            outputs = predictor.predict_batch(inputs[None])
+            probabilities, soft_masks = outputs["probabilities"].numpy()[0], outputs["mask"]
             image = image.numpy()
             height, width = image.shape[:2]
             soft_mask = cv2.resize(soft_masks.numpy()[0], (width, height), interpolation=cv2.INTER_LINEAR)

@@ -12,8 +12,8 @@ import pytest
 import tensorflow as tf
 
 from export.saved_model import export_saved_model
-from export.serving import resize_for_model
-from mmu_tf.workdir import load_workdir
+from mmu_tf.inference import Predictor
+from mmu_tf.inference.predictor import evaluation_input
 from tests.conftest import run_module
 
 # Runs in a fresh interpreter that never imports this project.
@@ -38,8 +38,8 @@ def exported(trained_workdir, tmp_path_factory):
     folder = tmp_path_factory.mktemp("export")
     result = run_module([f"--workdir={workdir}", f"--output={folder / 'model'}", "--version=3"], "export.saved_model")
     assert result.returncode == 0, result.stderr[-3000:]
-    model, data_config = load_workdir(workdir)
-    return folder, os.path.join(folder, "model", "3"), model, data_config
+    predictor = Predictor.from_workdir(workdir)
+    return folder, os.path.join(folder, "model", "3"), predictor.model, predictor
 
 
 def test_writes_the_tf_serving_layout(exported):
@@ -61,7 +61,7 @@ def test_saved_model_cli_shows_both_signatures_with_their_dtypes(exported):
 
 
 def test_fresh_process_gets_the_keras_outputs_from_both_signatures(exported):
-    folder, path, model, data_config = exported
+    folder, path, model, predictor = exported
     rng = np.random.default_rng(0)
     float_images = rng.random((2, 64, 80, 3)).astype(np.float32)
     np.save(folder / "float.npy", float_images)
@@ -97,12 +97,7 @@ def test_fresh_process_gets_the_keras_outputs_from_both_signatures(exported):
     assert served["float_class_name"][0].decode() in model.class_names
 
     image = cv2.cvtColor(cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    resized = resize_for_model(
-        tf.constant(image, tf.float32) / 255.0,
-        data_config["resize_mode"],
-        data_config["resize_short_side"],
-        data_config["image_size"],
-    )
+    resized = evaluation_input(tf.constant(image), predictor.resize_settings)
     keras_out = model(resized[None], training=False)
     np.testing.assert_allclose(served["bytes_probabilities"], keras_out["probabilities"].numpy(), atol=1e-4)
     assert served["bytes_class_id"][0] == int(np.argmax(keras_out["probabilities"].numpy()))
@@ -116,9 +111,9 @@ def test_export_without_a_checkpoint_says_so(tmp_path):
 
 
 def test_version_must_be_positive(exported):
-    folder, _, model, data_config = exported
+    folder, _, _, predictor = exported
     with pytest.raises(ValueError, match="--version must be a positive integer"):
-        export_saved_model(model, data_config, str(folder / "other"), version=0)
+        export_saved_model(predictor, str(folder / "other"), version=0)
 
 
 def test_bad_requests_fail_with_a_message_that_says_what_is_expected(exported):
@@ -126,11 +121,40 @@ def test_bad_requests_fail_with_a_message_that_says_what_is_expected(exported):
     loaded = tf.saved_model.load(path)
     serve_float, serve_bytes = loaded.signatures["serving_default"], loaded.signatures["serving_bytes"]
     pixels = np.random.default_rng(0).integers(0, 256, (1, 32, 32, 3))
-    with pytest.raises(tf.errors.InvalidArgumentError, match=r"in \[0, 1\]: divide 0-255 pixels by 255"):
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"in \[0, 1\] \(divide 0-255 pixels by 255\)"):
         serve_float(images=tf.constant(pixels, tf.float32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="without NaN"):
+        serve_float(images=tf.fill((1, 32, 32, 3), float("nan")))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="at least one image of at least 1x1 pixels"):
+        serve_float(images=tf.zeros((0, 32, 32, 3)))
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError), match="float"):
         serve_float(images=tf.constant(pixels, tf.int32))
     with pytest.raises((TypeError, ValueError, tf.errors.InvalidArgumentError), match=r"\[\?,\?,\?,3\]"):
         serve_float(images=tf.zeros((32, 32, 3)))
-    with pytest.raises(tf.errors.InvalidArgumentError):
+    with pytest.raises(tf.errors.InvalidArgumentError, match="request indices are not PNG, JPEG, BMP or GIF:] \\[0\\]"):
         serve_bytes(images=tf.constant([b"not an image"]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="the request holds no image"):
+        serve_bytes(images=tf.constant([], tf.string))
+
+
+def test_a_decompression_bomb_is_refused_from_its_header_naming_its_index(exported):
+    from tests.data.csv_dataset_test import png_declaring
+
+    _, path, _, _ = exported
+    serve_bytes = tf.saved_model.load(path).signatures["serving_bytes"]
+    small = cv2.imencode(".png", np.zeros((40, 50, 3), np.uint8))[1].tobytes()
+    # 60 bytes declaring 20000 x 20000 pixels: refused before decoding (it would need 1.2 GB).
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"declare more pixels than the limit of\] \[25000000\] \[:\] \[1\]"
+    ):
+        serve_bytes(images=tf.constant([small, png_declaring(20000, 20000)]))
+    outputs = serve_bytes(images=tf.constant([small]))
+    assert outputs["mask"].shape == (1, 40, 50)
+
+
+@pytest.mark.parametrize("encoding", [".png", ".jpg", ".bmp"])
+def test_header_sizes_match_the_decoded_sizes(encoding):
+    from mmu_tf.inference.input_checks import encoded_image_size
+
+    encoded = cv2.imencode(encoding, np.zeros((37, 53, 3), np.uint8))[1].tobytes()
+    assert tuple(int(side) for side in encoded_image_size(tf.constant(encoded))) == (37, 53)

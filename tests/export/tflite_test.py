@@ -8,7 +8,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 from export.tflite import export_tflite
 from mmu_tf.data.synthetic import make_synthetic_split
-from mmu_tf.workdir import load_workdir
+from mmu_tf.inference import Predictor
 from tests.conftest import run_module
 
 
@@ -21,17 +21,18 @@ def _run_litert(path, images):
 
 
 @pytest.fixture(scope="module")
-def model_and_images(trained_workdir):
-    model, _ = load_workdir(trained_workdir[0])
+def predictor_and_images(trained_workdir):
+    predictor = Predictor.from_workdir(trained_workdir[0])
     split = make_synthetic_split("valid", 2, image_size=64, seed=5)
-    return model, np.stack(split.images).astype(np.float32) / 255.0
+    return predictor, np.stack(split.images).astype(np.float32) / 255.0
 
 
 @pytest.mark.parametrize("quantization, tolerance", [("none", 1e-3), ("dynamic", 0.1)])
-def test_litert_outputs_match_keras(model_and_images, tmp_path, quantization, tolerance):
-    model, images = model_and_images
+def test_litert_outputs_match_keras(predictor_and_images, tmp_path, quantization, tolerance):
+    predictor, images = predictor_and_images
+    model = predictor.model
     path = tmp_path / f"model_{quantization}.tflite"
-    export_tflite(model, str(path), quantization)
+    export_tflite(predictor, str(path), quantization)
     assert b"Flex" not in path.read_bytes()  # builtin ops only, no TF Select
     served = _run_litert(path, images)
     expected = model(images, training=False)
@@ -40,10 +41,11 @@ def test_litert_outputs_match_keras(model_and_images, tmp_path, quantization, to
     assert served["mask"].shape == images.shape[:3]
 
 
-def test_other_input_sizes_run(model_and_images, tmp_path):
-    model, images = model_and_images
+def test_other_input_sizes_run(predictor_and_images, tmp_path):
+    predictor, images = predictor_and_images
+    model = predictor.model
     path = tmp_path / "model.tflite"
-    export_tflite(model, str(path))
+    export_tflite(predictor, str(path))
     interpreter = Interpreter(model_path=str(path))
     runner = interpreter.get_signature_runner("serving_default")
     outputs = runner(images=images[:1, :48, :40])
@@ -52,13 +54,38 @@ def test_other_input_sizes_run(model_and_images, tmp_path):
     assert mask and np.allclose(mask[0], expected, atol=1e-3)
 
 
-def test_dynamic_quantisation_shrinks_the_model(model_and_images, tmp_path):
-    model, _ = model_and_images
-    float_size = export_tflite(model, str(tmp_path / "float.tflite"))
-    quantized_size = export_tflite(model, str(tmp_path / "dynamic.tflite"), "dynamic")
+def test_dynamic_quantisation_shrinks_the_model(predictor_and_images, tmp_path):
+    predictor, _ = predictor_and_images
+    float_size = export_tflite(predictor, str(tmp_path / "float.tflite"))
+    quantized_size = export_tflite(predictor, str(tmp_path / "dynamic.tflite"), "dynamic")
     assert quantized_size < float_size / 3
 
 
 def test_export_without_a_checkpoint_says_so(tmp_path):
     result = run_module([f"--workdir={tmp_path}", f"--output={tmp_path / 'm.tflite'}"], "export.tflite")
     assert result.returncode == 2 and "no checkpoint" in result.stderr
+
+
+def test_the_litert_wrapper_refuses_what_the_saved_model_refuses(predictor_and_images, tmp_path):
+    from mmu_tf.inference.litert import InputError, LiteRTModel
+
+    predictor, images = predictor_and_images
+    path = tmp_path / "model.tflite"
+    export_tflite(predictor, str(path))
+    model = LiteRTModel(str(path))
+    outputs = model(images)
+    assert outputs["class_name"] == [predictor.class_names[index] for index in outputs["class_id"]]
+    np.testing.assert_allclose(outputs["mask"], predictor.model(images)["mask"].numpy(), atol=1e-3)
+    with pytest.raises(InputError, match=r"in \[0, 1\] \(divide 0-255 pixels by 255\).*max 255"):
+        model(images * 255.0)
+    with pytest.raises(InputError, match="without NaN"):
+        model(np.full_like(images, np.nan))
+    with pytest.raises(InputError, match=r"must be \[N, H, W, 3\]"):
+        model(images[0])
+    with pytest.raises(InputError, match="at least one image"):
+        model(images[:0])
+    with pytest.raises(InputError, match="dtype uint8"):
+        model((images * 255).astype(np.uint8))
+    model.max_image_pixels = 100
+    with pytest.raises(InputError, match="images of 64x64 pixels exceed the limit of 100 pixels"):
+        model(images)

@@ -1,0 +1,63 @@
+"""Runs an exported `.tflite` model under LiteRT with the same input checks as the SavedModel.
+
+A TFLite graph cannot refuse a call (its builtin ops have no assertion), so a
+model fed 0-255 pixels or NaN would answer confidently. `LiteRTModel` checks
+the input first and names its outputs from the `.tflite.json` written beside
+the model by `python -m export.tflite`.
+
+    from mmu_tf.inference.litert import LiteRTModel
+    model = LiteRTModel("mmu.tflite")
+    outputs = model(images)          # float32 [N, H, W, 3] in [0, 1]
+    outputs["class_name"], outputs["mask"].shape
+"""
+
+import json
+import os
+
+from mmu_tf.inference.input_checks import InputError, check_float_images_numpy
+from mmu_tf.inference.predictor import resize_settings
+
+
+class LiteRTModel:
+    """A `.tflite` model with its class names, checked inputs and named outputs.
+
+    Args:
+        path: the `.tflite` file; `path + ".json"` (written by the exporter)
+            names the outputs and classes and gives the pixel limit.
+        num_threads: LiteRT's CPU threads (default: LiteRT's own choice).
+
+    Calling it with float32 images `[N, H, W, 3]` in [0, 1] returns numpy
+    `probabilities` (N, K), `class_id` (N,), `class_name` (N names),
+    `mask` (N, H, W) and `foreground_fraction` (N,); anything else raises
+    `InputError` saying what is wrong.
+    """
+
+    def __init__(self, path, num_threads=None):
+        from ai_edge_litert.interpreter import Interpreter
+
+        description_path = f"{path}.json"
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{path}: no such TFLite model")
+        if not os.path.isfile(description_path):
+            raise FileNotFoundError(f"{description_path}: missing (python -m export.tflite writes it beside the model)")
+        with open(description_path) as handle:
+            description = json.load(handle)
+        self.output_names = description["outputs"]
+        self.class_names = description["class_names"]
+        self.max_image_pixels = int(description.get("max_image_pixels", 25_000_000))
+        # The evaluation resize of the model's training config (`mmu_tf.inference.predictor.evaluation_input`).
+        self.resize_settings = resize_settings(**description.get("resize", {}))
+        try:
+            interpreter = Interpreter(model_path=path, num_threads=num_threads)
+        except (ValueError, RuntimeError) as error:
+            raise InputError(f"{path}: not a TFLite model LiteRT can load ({error})") from None
+        self.runner = interpreter.get_signature_runner("serving_default")
+
+    def __call__(self, images):
+        images = check_float_images_numpy(images, self.max_image_pixels)
+        outputs = {self.output_names[key]: value for key, value in self.runner(images=images).items()}
+        outputs["class_name"] = [self.class_names[int(index)] for index in outputs["class_id"]]
+        return outputs
+
+
+__all__ = ["InputError", "LiteRTModel"]
