@@ -1,4 +1,4 @@
-r"""The paper's Camelyon16-P512 protocol (METHOD.md §1, §5).
+r"""The paper's Camelyon16-P512 protocol (docs/method.md §1, §5).
 
     python train_main.py --config=configs/camelyon16_p512.py --workdir=runs/camelyon \
         --config.data.root=/path/to/camelyon16_p512

@@ -1,4 +1,4 @@
-r"""The paper's GlaS protocol (METHOD.md §1-5): 80 epochs, batch 4, SEM, lambda 1e-7.
+r"""The paper's GlaS protocol (docs/method.md §1-5): 80 epochs, batch 4, SEM, lambda 1e-7.
 
     python train_main.py --config=configs/glas.py --workdir=runs/glas \
         --config.data.root=/path/to/glas

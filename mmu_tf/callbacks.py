@@ -41,7 +41,7 @@ class AnnealVariable(keras.callbacks.Callback):
 class BestCheckpoint(keras.callbacks.Callback):
     """Saves the model when the monitored value is at least the best so far.
 
-    Model selection of METHOD.md §4: the best validation accuracy, the
+    Model selection of docs/method.md §4: the best validation accuracy, the
     latest epoch winning a tie (Keras's ModelCheckpoint keeps the earliest).
     Writes `<path>` (a `.keras` file) and `<path>.json` with the epoch and value.
 

@@ -1,4 +1,4 @@
-"""Loss terms of the Max-Min method (paper Eq. 4-11, METHOD.md §2).
+"""Loss terms of the Max-Min method (paper Eq. 4-11, docs/method.md §2).
 
 Every function takes logits (never probabilities), works per sample, and
 computes in float32 whatever the compute dtype of its inputs: log-softmax
@@ -53,7 +53,7 @@ def extended_log_barrier(z, t):
         psi_t(z) = -(1/t) log(-z)                    if z <= -1/t^2
         psi_t(z) = t z - (1/t) log(1/t^2) + 1/t      otherwise
 
-    (Kervadec et al., METHOD.md §2). Continuous and differentiable at
+    (Kervadec et al., docs/method.md §2). Continuous and differentiable at
     `z = -1/t^2`, finite for every z, so training survives an empty region.
 
     Example:

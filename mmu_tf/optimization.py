@@ -1,4 +1,4 @@
-"""The optimizer of METHOD.md §5: SGD with Nesterov momentum and a step-decayed learning rate."""
+"""The optimizer of docs/method.md §5: SGD with Nesterov momentum and a step-decayed learning rate."""
 
 import keras
 from keras import ops

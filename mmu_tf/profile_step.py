@@ -69,7 +69,7 @@ def summarize(ops, backbone_labels):
         phase = phase_of(name, op_type)
         scopes = name.split("/")
         scope = scopes[1] if phase == "backward" and len(scopes) > 1 else scopes[0]
-        if scope.startswith("res_net_backbone"):
+        if scope.startswith(("res_net_backbone", "efficient_net_backbone")):
             if scope not in backbone_scopes:
                 backbone_scopes.append(scope)
             index = backbone_scopes.index(scope)
@@ -118,6 +118,61 @@ def format_report(by_phase, by_part, by_type, wall_seconds_per_step, steps, sett
     return "\n".join(lines) + "\n"
 
 
+# Ops whose dtype says where the arithmetic happens (their `T` attribute).
+COMPUTE_OPS = (
+    "Conv2D",
+    "Conv2DBackpropInput",
+    "Conv2DBackpropFilter",
+    "DepthwiseConv2dNative",
+    "DepthwiseConv2dNativeBackpropInput",
+    "DepthwiseConv2dNativeBackpropFilter",
+    "MatMul",
+    "BatchMatMulV2",
+    "FusedBatchNormV3",
+    "FusedBatchNormGradV3",
+    "ResizeBilinear",
+    "ResizeBilinearGrad",
+)
+
+
+def graph_op_counts(function, *arguments):
+    """`Counter` of the `Cast` ops (by source -> destination dtype) and compute ops (by dtype) in the
+    graph `function` (a `tf.function`) traces for `arguments`, nested functions included.
+
+    The traced graph is the same on every CPU, so these counts can be taken where
+    bfloat16 is only emulated.
+    """
+    counts = collections.Counter()
+
+    def walk(graph):
+        for operation in graph.get_operations():
+            if operation.type == "Cast":
+                source, destination = operation.get_attr("SrcT").name, operation.get_attr("DstT").name
+                counts[f"Cast {source} -> {destination}"] += 1
+            elif operation.type in COMPUTE_OPS:
+                counts[f"{operation.type} {operation.get_attr('T').name}"] += 1
+        for nested in graph._functions.values():
+            walk(nested.graph)
+
+    walk(function.get_concrete_function(*arguments).graph)
+    return counts
+
+
+def count_ops_report(model, images, labels, settings):
+    """A Markdown table of `graph_op_counts` for the training step and for inference."""
+    import tensorflow as tf
+
+    train = graph_op_counts(tf.function(lambda x, y: model.train_step((x, y))), images, labels)
+    infer = graph_op_counts(tf.function(lambda x: model(x, training=False)), images)
+    lines = [f"# Casts and compute ops in the traced graphs ({settings})", "", "| op | train step | inference |"]
+    lines.append("|---|---|---|")
+    for key in sorted(set(train) | set(infer)):
+        lines.append(f"| {key} | {train[key]} | {infer[key]} |")
+    casts = [sum(value for key, value in counts.items() if key.startswith("Cast")) for counts in (train, infer)]
+    lines.append(f"| **all casts** | **{casts[0]}** | **{casts[1]}** |")
+    return "\n".join(lines) + "\n"
+
+
 def define_flags():
     """Defines this command's flags (at run time, so importing the module defines none)."""
     flags.DEFINE_string("output", "runs/profile", "Folder for the trace and the summary.")
@@ -125,6 +180,10 @@ def define_flags():
     flags.DEFINE_integer("batch_size", 4, "Training batch size.")
     flags.DEFINE_integer("steps", 3, "Training steps traced.")
     flags.DEFINE_string("precision", "float32", "float32 | bfloat16 | float16 | auto.")
+    flags.DEFINE_enum("backbone", "resnet18", ["resnet18", "efficientnet_lite0"], "The backbone (random weights).")
+    flags.DEFINE_bool(
+        "count_ops", False, "Instead of profiling: count the casts and compute ops (by dtype) of the traced graphs."
+    )
 
 
 def main(argv):
@@ -143,8 +202,16 @@ def main(argv):
     rng = np.random.default_rng(0)
     images = tf.constant(rng.random((flags.FLAGS.batch_size, flags.FLAGS.size, flags.FLAGS.size, 3), np.float32))
     labels = tf.constant(np.arange(flags.FLAGS.batch_size) % 2)
-    model = MaxMinModel(build_backbone("resnet18"), num_classes=2)
+    model = MaxMinModel(build_backbone(flags.FLAGS.backbone), num_classes=2)
     model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True))
+    if flags.FLAGS.count_ops:
+        model(images[:1])
+        report = count_ops_report(model, images, labels, f"policy {policy}, {flags.FLAGS.backbone}")
+        os.makedirs(flags.FLAGS.output, exist_ok=True)
+        with open(os.path.join(flags.FLAGS.output, "op_counts.md"), "w") as handle:
+            handle.write(report)
+        print(report)
+        return
     for _ in range(2):
         model.train_on_batch(images, labels)
     trace = os.path.join(flags.FLAGS.output, "trace")
@@ -162,7 +229,7 @@ def main(argv):
     )
     settings = (
         f"Batch {flags.FLAGS.batch_size}, {flags.FLAGS.size}x{flags.FLAGS.size}, policy {policy}, "
-        f"random ResNet-18 weights, {os.cpu_count()} CPU cores"
+        f"random {flags.FLAGS.backbone} weights, {os.cpu_count()} CPU cores"
     )
     report = format_report(by_phase, by_part, by_type, wall, flags.FLAGS.steps, settings)
     with open(os.path.join(flags.FLAGS.output, "profile.md"), "w") as handle:

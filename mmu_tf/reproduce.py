@@ -273,7 +273,7 @@ def caption(config_file, split, budget, user_overrides, total_seconds):
         "Paper columns: GlaS test, full protocol, ImageNet-pretrained "
         f"ResNet-18 (paper Tables 1 and 4). Training time of the runs listed: {total_seconds / 60:.1f} min "
         "on this machine. Error: % misclassified; F1+/F1-: Dice of foreground/background per image, "
-        "averaged over images (METHOD.md §4); pixel AUC: how well the soft mask ranks foreground above "
+        "averaged over images (docs/method.md §4); pixel AUC: how well the soft mask ranks foreground above "
         "background pixels, per image, averaged (50 = chance, no threshold)."
     )
 

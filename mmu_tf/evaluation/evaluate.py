@@ -1,4 +1,4 @@
-"""Runs a model over a split and scores it with the paper's protocol (METHOD.md §4)."""
+"""Runs a model over a split and scores it with the paper's protocol (docs/method.md §4)."""
 
 import json
 import os

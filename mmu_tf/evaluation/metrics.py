@@ -1,4 +1,4 @@
-"""The paper's metrics (Eq. 13-15, METHOD.md §4): error, F1+ and F1-, per image then averaged.
+"""The paper's metrics (Eq. 13-15, docs/method.md §4): error, F1+ and F1-, per image then averaged.
 
 F1+ is the Dice index of the foreground, F1- of the background, computed on
 each image at its ground-truth size and averaged over images; that is why

@@ -10,7 +10,7 @@ class ClassWisePooling(keras.layers.Layer):
 
     Channel `k * modalities + j` is modality `j` of class `k` (WILDCAT's
     layout), so an input of shape `(B, h, w, num_classes * modalities)` gives
-    class maps `A_k` of shape `(B, h, w, num_classes)` (METHOD.md §1, step 2).
+    class maps `A_k` of shape `(B, h, w, num_classes)` (docs/method.md §1, step 2).
 
     Args:
         num_classes: int >= 1, the number of classes K.

@@ -17,7 +17,7 @@ class SoftMask(keras.layers.Layer):
     """Turns a foreground map into a pseudo-binary mask (paper Eq. 12).
 
     Each sample's map is min-max normalised to [0, 1] on its own (the
-    reference code normalises over the batch, a bug: METHOD.md §7), then
+    reference code normalises over the batch, a bug: docs/method.md §7), then
 
         M+ = sigmoid(omega * (A - sigma)).
 

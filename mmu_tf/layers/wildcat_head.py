@@ -10,7 +10,7 @@ from mmu_tf.layers.wildcat_pooling import WildcatPooling
 class WildcatHead(keras.layers.Layer):
     """1x1 convolution, class-wise pooling and WILDCAT spatial pooling.
 
-    METHOD.md §1: a 1x1 conv (with bias) maps the backbone features to
+    docs/method.md §1: a 1x1 conv (with bias) maps the backbone features to
     `num_classes * modalities` channels, `ClassWisePooling` averages them into
     one map per class, and `WildcatPooling` pools each map into a class score.
 

@@ -8,7 +8,7 @@ def resolve_region_count(k, num_positions):
     """Number of positions a `kmax` / `kmin` value selects among `num_positions`.
 
     A float in (0, 1) is a fraction of the positions, `max(1, round(k * n))`
-    (METHOD.md §1, step 3); an int >= 1 is a count, capped at `n`; 0 selects
+    (docs/method.md §1, step 3); an int >= 1 is a count, capped at `n`; 0 selects
     none. `num_positions` may be a Python int or a scalar tensor.
     """
     if isinstance(k, float) and 0.0 < k < 1.0:
@@ -36,7 +36,7 @@ def _validate_region_size(name, value):
 class WildcatPooling(keras.layers.Layer):
     """Pools each class map to one score: top regions plus alpha times the lowest.
 
-    For a class map `A_k` with `n = h * w` positions (METHOD.md §1, step 3):
+    For a class map `A_k` with `n = h * w` positions (docs/method.md §1, step 3):
 
         score_k = mean(top kmax values of A_k) + alpha * mean(lowest kmin values of A_k)
 

@@ -2,8 +2,10 @@
 
 import os
 
+import keras
 import keras_hub
 
+from mmu_tf.layers.fused_batch_norm import fuse_batch_norm
 from mmu_tf.weights.imagenet import PACKAGED_CHECKPOINTS, packaged_preset
 
 # keras-hub's `resnet_18_imagenet` architecture (11,186,112 parameters,
@@ -69,8 +71,6 @@ def freeze_batch_norm(backbone):
     X- with their own statistics, would otherwise renormalise (and so undo part
     of) the masking. Returns `backbone`.
     """
-    import keras
-
     for layer in backbone._flatten_layers(include_self=False):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
@@ -148,4 +148,7 @@ def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=Fal
     else:
         backbone = ARCHITECTURES[architecture]()
     backbone = with_output_stride(backbone, output_stride)
+    if keras.mixed_precision.global_policy().compute_dtype != "float32":
+        # 16-bit activations normalised in one kernel, not through a float32 copy of each map.
+        fuse_batch_norm(backbone)
     return freeze_batch_norm(backbone) if frozen_batch_norm else backbone

@@ -25,7 +25,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
     which `SoftMask` turns into the pseudo-binary mask M+ (paper Eq. 12). A
     classifier C (the same backbone + its own WILDCAT head) must be confident
     on `X+ = X * M+` and uncertain on `X- = X * (1 - M+)`, while a
-    log-barrier keeps both regions from vanishing (paper Eq. 7, METHOD.md §2):
+    log-barrier keeps both regions from vanishing (paper Eq. 7, docs/method.md §2):
 
         L = CE(p_M(X), y) + CE(p_C(X+), y) + lambda R(p_C(X-))
             + mean_i [psi_t(-s+_i) + psi_t(-s-_i)]
@@ -56,7 +56,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
             (the reference code's 0.8, to save compute).
         head_learning_rate_multiplier: the gradients of the two WILDCAT heads
             are multiplied by it, which for SGD multiplies their learning rate
-            (Camelyon16-P512: "classifier part x10", METHOD.md §5).
+            (Camelyon16-P512: "classifier part x10", docs/method.md §5).
         masked_batch_norm: how the backbone's batch normalisation treats X+ and
             X- while training: "batch" (the reference code: by their own batch
             statistics, which rescale the masked images and so undo part of the
