@@ -180,7 +180,6 @@ def train_and_evaluate(config, workdir):
     import keras
 
     from mmu_tf.callbacks import (
-        AnnealVariable,
         BestCheckpoint,
         LastCheckpoint,
         MaskImages,
@@ -190,7 +189,7 @@ def train_and_evaluate(config, workdir):
     from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
     from mmu_tf.data.shards import ShardedSplit
     from mmu_tf.distribution import build_strategy, in_multi_worker_mode, split_cpu, synchronize_batch_norm
-    from mmu_tf.models import METHODS_WITH_MASKS, MaxMinModel, build_model
+    from mmu_tf.models import build_model, method_class
     from mmu_tf.optimization import build_optimizer
     from mmu_tf.precision import set_precision
 
@@ -233,7 +232,7 @@ def train_and_evaluate(config, workdir):
     )
 
     # Endless, and indexed by epoch: a resumed run gets the batches it would have had.
-    with_masks = config.method.name in METHODS_WITH_MASKS
+    with_masks = method_class(config.method.name).needs_masks
 
     def workers_training_data(context):
         # Each worker reads its own share of every epoch (its shard files when
@@ -276,30 +275,18 @@ def train_and_evaluate(config, workdir):
         model.compile(optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"))
         if backup is not None:
             TrainingBackup.restore(model, backup)
-            schedule_state = ""
-            if isinstance(model, MaxMinModel):
-                schedule_state = (
-                    f" (t = {float(model.barrier_t.numpy()):.4f}, sigma = {float(model.soft_mask.sigma.numpy()):.4f})"
-                )
-            print(f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup{schedule_state}.")
+            state = model.training_state()
+            state = f" ({state})" if state else ""
+            print(f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup{state}.")
             _truncate_history(os.path.join(workdir, "history.csv"), initial_epoch)
 
     preview_images = [
         (batch[0].numpy() * 255).round().astype("uint8")[0] for batch in valid_data.unbatch().batch(1).take(4)
     ]
-    schedules = []
-    if isinstance(model, MaxMinModel):
-        schedules = [
-            AnnealVariable(lambda model: model.barrier_t, factor=config.method.t_factor, maximum=config.method.t_max),
-            AnnealVariable(
-                lambda model: model.soft_mask.sigma,
-                increment=config.method.sigma_increment,
-                maximum=config.method.sigma_max,
-            ),
-        ]
+    schedules = model.training_callbacks(config.method)
     best_checkpoint = BestCheckpoint(
         os.path.join(checkpoints, "best.keras"),
-        monitor=getattr(model, "selection_metric", "val_accuracy"),
+        monitor=model.selection_metric,
         best=backup.get("best", float("-inf")) if backup else float("-inf"),
     )
     callbacks = [

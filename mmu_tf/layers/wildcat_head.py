@@ -5,6 +5,19 @@ import keras
 from mmu_tf.layers.class_wise_pooling import ClassWisePooling
 from mmu_tf.layers.wildcat_pooling import WildcatPooling
 
+# A WILDCAT head's settings, passed as one dict (`wildcat=`) by the models that use one;
+# these defaults are GlaS's (docs/method.md §1).
+WILDCAT_DEFAULTS = {"modalities": 5, "kmax": 0.3, "kmin": 0.0, "alpha": 1.0, "dropout": 0.1}
+
+
+def wildcat_settings(wildcat=None):
+    """`WILDCAT_DEFAULTS` updated with `wildcat` (a dict or ConfigDict holding any of its keys); others refused."""
+    wildcat = dict(wildcat or {})
+    unknown = sorted(set(wildcat) - set(WILDCAT_DEFAULTS))
+    if unknown:
+        raise ValueError(f"`wildcat` takes {sorted(WILDCAT_DEFAULTS)}. Received unknown keys: {unknown}")
+    return {**WILDCAT_DEFAULTS, **wildcat}
+
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class WildcatHead(keras.layers.Layer):

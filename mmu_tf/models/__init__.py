@@ -1,7 +1,9 @@
 """Models: the shared backbone, the Max-Min method, and the baselines of paper Table 1."""
 
+from mmu_tf.layers.wildcat_head import WILDCAT_DEFAULTS
 from mmu_tf.models.all_ones import AllOnesModel
 from mmu_tf.models.backbones import build_backbone
+from mmu_tf.models.base import MethodModel
 from mmu_tf.models.class_activation import ClassActivationModel
 from mmu_tf.models.deep_mil import DeepMilModel
 from mmu_tf.models.erasing import ErasingModel
@@ -13,9 +15,25 @@ from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
 
 # --config.method.name -> the pooling of a ClassActivationModel.
 CAM_POOLINGS = {"cam_avg": "avg", "cam_max": "max", "cam_lse": "lse", "wildcat": "wildcat"}
-METHODS = ("maxmin", *CAM_POOLINGS, "gradcam", "deep_mil", "erase", "pn", "unet", "all_ones")
-# The methods whose training batches carry the true masks (full supervision).
-METHODS_WITH_MASKS = ("unet",)
+# --config.method.name -> the class of its model.
+METHOD_CLASSES = {
+    "maxmin": MaxMinModel,
+    **{name: ClassActivationModel for name in CAM_POOLINGS},
+    "gradcam": GradCamModel,
+    "deep_mil": DeepMilModel,
+    "erase": ErasingModel,
+    "pn": PresenceConstraintModel,
+    "unet": UNetModel,
+    "all_ones": AllOnesModel,
+}
+METHODS = tuple(METHOD_CLASSES)
+
+
+def method_class(name):
+    """The model class of `--config.method.name`; its class attributes (`needs_masks`, ...) need no model."""
+    if name not in METHOD_CLASSES:
+        raise ValueError(f"`--config.method.name` must be one of {METHODS}. Received: {name!r}")
+    return METHOD_CLASSES[name]
 
 
 def build_model(config, class_names):
@@ -25,31 +43,27 @@ def build_model(config, class_names):
     `{"probabilities": (B, K), "mask": (B, H, W)}`.
     """
     name = config.method.name
-    if name not in METHODS:
-        raise ValueError(f"`--config.method.name` must be one of {METHODS}. Received: {name!r}")
+    method_class(name)
     common = dict(num_classes=len(class_names), class_names=list(class_names))
     if name == "all_ones":
         return AllOnesModel(**common)
     backbone = build_backbone(
         config.model.backbone, config.model.pretrained, config.model.frozen_batch_norm, config.model.output_stride
     )
-    wildcat = dict(
-        modalities=config.model.modalities,
-        kmax=config.model.kmax,
-        kmin=config.model.kmin,
-        alpha=config.model.alpha,
-        dropout=config.model.dropout,
-    )
+    # The WILDCAT head's settings live flat in `config.model` (the command-line flags), one dict here.
+    wildcat = {key: config.model[key] for key in WILDCAT_DEFAULTS}
     if name in CAM_POOLINGS:
         return ClassActivationModel(
-            backbone, pooling=CAM_POOLINGS[name], lse_sharpness=config.method.lse_sharpness, **common, **wildcat
+            backbone, pooling=CAM_POOLINGS[name], lse_sharpness=config.method.lse_sharpness, wildcat=wildcat, **common
         )
     if name == "gradcam":
         return GradCamModel(backbone, **common)
     if name == "erase":
-        return ErasingModel(backbone, erase_fraction=config.method.erase_fraction, **common, **wildcat)
+        return ErasingModel(backbone, erase_fraction=config.method.erase_fraction, wildcat=wildcat, **common)
     if name == "pn":
-        return PresenceConstraintModel(backbone, penalty_weight=config.method.pn_penalty_weight, **common, **wildcat)
+        return PresenceConstraintModel(
+            backbone, penalty_weight=config.method.pn_penalty_weight, wildcat=wildcat, **common
+        )
     if name == "unet":
         return UNetModel(backbone, **common)
     if name == "deep_mil":
@@ -62,7 +76,7 @@ def build_model(config, class_names):
     return MaxMinModel(
         backbone,
         **common,
-        **wildcat,
+        wildcat=wildcat,
         omega=config.method.omega,
         sigma=config.method.sigma,
         background=config.method.background,
@@ -78,16 +92,18 @@ def build_model(config, class_names):
 
 __all__ = [
     "METHODS",
-    "METHODS_WITH_MASKS",
+    "METHOD_CLASSES",
     "AllOnesModel",
     "ClassActivationModel",
     "DeepMilModel",
     "ErasingModel",
     "GradCamModel",
     "MaxMinModel",
+    "MethodModel",
     "PresenceConstraintModel",
     "UNetModel",
     "WeaklySupervisedModel",
     "build_backbone",
     "build_model",
+    "method_class",
 ]

@@ -3,6 +3,7 @@
 import keras
 
 from mmu_tf.layers import LogSumExpPooling, WildcatHead
+from mmu_tf.layers.wildcat_head import wildcat_settings
 from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
 
 POOLINGS = ("avg", "max", "lse", "wildcat")
@@ -18,6 +19,9 @@ class ClassActivationModel(WeaklySupervisedModel):
     - `"wildcat"`: the WILDCAT head (Durand et al., CVPR 2017) the Max-Min model uses, alone:
       no mask, KL or size terms (paper Table 1 and Table 4's first row).
 
+    `wildcat`: the WILDCAT head's settings as one dict (`WILDCAT_DEFAULTS`'s
+    keys), used by `pooling="wildcat"` and by the subclasses built on that head.
+
     A 1x1 convolution maps the backbone features to one map per class
     (equivalent to CAM's global pooling followed by a linear layer). Mask rule
     (every CAM method): the predicted class's map, min-max normalised per
@@ -30,29 +34,16 @@ class ClassActivationModel(WeaklySupervisedModel):
     """
 
     def __init__(
-        self,
-        backbone,
-        num_classes,
-        class_names=None,
-        pooling="avg",
-        lse_sharpness=10.0,
-        modalities=5,
-        kmax=0.3,
-        kmin=0.0,
-        alpha=1.0,
-        dropout=0.1,
-        **kwargs,
+        self, backbone, num_classes, class_names=None, pooling="avg", lse_sharpness=10.0, wildcat=None, **kwargs
     ):
         super().__init__(backbone, num_classes, class_names, **kwargs)
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: {pooling!r}")
         self.pooling = pooling
         self.lse_sharpness = float(lse_sharpness)
-        self.modalities, self.kmax, self.kmin, self.alpha, self.dropout = modalities, kmax, kmin, alpha, dropout
+        self.wildcat = wildcat_settings(wildcat)
         if pooling == "wildcat":
-            self.head = WildcatHead(
-                num_classes, modalities=modalities, kmax=kmax, kmin=kmin, alpha=alpha, dropout=dropout, name="head"
-            )
+            self.head = WildcatHead(num_classes, **self.wildcat, name="head")
         else:
             self.class_maps = keras.layers.Conv2D(num_classes, 1, name="class_maps")
             self.spatial_pooling = {
@@ -73,9 +64,5 @@ class ClassActivationModel(WeaklySupervisedModel):
             **super().get_config(),
             "pooling": self.pooling,
             "lse_sharpness": self.lse_sharpness,
-            "modalities": self.modalities,
-            "kmax": self.kmax,
-            "kmin": self.kmin,
-            "alpha": self.alpha,
-            "dropout": self.dropout,
+            "wildcat": self.wildcat,
         }

@@ -4,9 +4,11 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
-from mmu_tf.distribution import MultiWorkerFitMixin, scale_for_replicas
+from mmu_tf.distribution import scale_for_replicas
 from mmu_tf.layers import SoftMask, WildcatHead
-from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
+from mmu_tf.layers.wildcat_head import wildcat_settings
+from mmu_tf.models.base import MethodModel
+from mmu_tf.models.schedules import AnnealVariable
 
 MASKED_BATCH_NORM = ("batch", "moving")
 BACKGROUND_TERMS = {
@@ -17,7 +19,7 @@ BACKGROUND_TERMS = {
 
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
-class MaxMinModel(MultiWorkerFitMixin, keras.Model):
+class MaxMinModel(MethodModel):
     """Classifies a histology image and segments the evidence, from image labels only.
 
     A localizer M (shared backbone + WILDCAT head) classifies the whole image
@@ -44,7 +46,9 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
             shared by M and C (paper §3.3a).
         num_classes: int, the number of classes K.
         class_names: optional list of K names, kept for deployment.
-        modalities, kmax, kmin, alpha, dropout: the WILDCAT heads' settings.
+        wildcat: the two WILDCAT heads' settings, one dict (keys of
+            `mmu_tf.layers.wildcat_head.WILDCAT_DEFAULTS`: modalities, kmax,
+            kmin, alpha, dropout); missing keys take GlaS's values.
         omega, sigma: the soft mask's sharpness and initial threshold (Eq. 12).
         background: "sem" (Eq. 9), "eem" (Eq. 8) or "none" (no background term).
         background_weight: lambda in Eq. 7.
@@ -76,11 +80,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         backbone,
         num_classes,
         class_names=None,
-        modalities=5,
-        kmax=0.3,
-        kmin=0.0,
-        alpha=1.0,
-        dropout=0.1,
+        wildcat=None,
         omega=5.0,
         sigma=0.15,
         background="sem",
@@ -93,23 +93,14 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         masked_batch_norm="batch",
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(backbone, num_classes, class_names, **kwargs)
         if background not in BACKGROUND_TERMS:
             raise ValueError(f"`background` must be one of {sorted(BACKGROUND_TERMS)}. Received: {background!r}")
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f"`class_names` must have {num_classes} names. Received: {list(class_names)}")
         if masked_batch_norm not in MASKED_BATCH_NORM:
             raise ValueError(f"`masked_batch_norm` must be one of {MASKED_BATCH_NORM}. Received: {masked_batch_norm!r}")
         if not 0.0 < classifier_scale <= 1.0:
             raise ValueError(f"`classifier_scale` must be in (0, 1]. Received: {classifier_scale}")
-        self.backbone = backbone
-        self.num_classes = int(num_classes)
-        self.class_names = list(class_names) if class_names is not None else None
-        self.modalities = modalities
-        self.kmax = kmax
-        self.kmin = kmin
-        self.alpha = alpha
-        self.dropout = dropout
+        self.wildcat = wildcat_settings(wildcat)
         self.omega = omega
         self.sigma = sigma
         self.background = background
@@ -121,17 +112,8 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         self.head_learning_rate_multiplier = float(head_learning_rate_multiplier)
         self.masked_batch_norm = masked_batch_norm
 
-        self.normalization = imagenet_normalization()
-        head_settings = dict(
-            num_classes=self.num_classes,
-            modalities=modalities,
-            kmax=kmax,
-            kmin=kmin,
-            alpha=alpha,
-            dropout=dropout,
-        )
-        self.localizer_head = WildcatHead(**head_settings, name="localizer_head")
-        self.classifier_head = WildcatHead(**head_settings, name="classifier_head")
+        self.localizer_head = WildcatHead(self.num_classes, **self.wildcat, name="localizer_head")
+        self.classifier_head = WildcatHead(self.num_classes, **self.wildcat, name="classifier_head")
         self.soft_mask = SoftMask(omega=omega, sigma=sigma, name="soft_mask")
         # t lives in a variable so the traced train_step reads the value a
         # callback sets, and a checkpoint restores it.
@@ -149,6 +131,22 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
         }
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.localizer_accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="localizer_accuracy")
+
+    # === What a run needs to know ===
+
+    def training_callbacks(self, method_config):
+        """The t and sigma schedules (docs/method.md §1-2), from `config.method`."""
+        return [
+            AnnealVariable(lambda model: model.barrier_t, factor=method_config.t_factor, maximum=method_config.t_max),
+            AnnealVariable(
+                lambda model: model.soft_mask.sigma,
+                increment=method_config.sigma_increment,
+                maximum=method_config.sigma_max,
+            ),
+        ]
+
+    def training_state(self):
+        return f"t = {float(self.barrier_t.numpy()):.4f}, sigma = {float(self.soft_mask.sigma.numpy()):.4f}"
 
     # === Forward passes ===
 
@@ -274,14 +272,7 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
     def get_config(self):
         return {
             **super().get_config(),
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "num_classes": self.num_classes,
-            "class_names": self.class_names,
-            "modalities": self.modalities,
-            "kmax": self.kmax,
-            "kmin": self.kmin,
-            "alpha": self.alpha,
-            "dropout": self.dropout,
+            "wildcat": self.wildcat,
             "omega": self.omega,
             "sigma": self.sigma,
             "background": self.background,
@@ -293,7 +284,3 @@ class MaxMinModel(MultiWorkerFitMixin, keras.Model):
             "head_learning_rate_multiplier": self.head_learning_rate_multiplier,
             "masked_batch_norm": self.masked_batch_norm,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**with_backbone_deserialized(config))

@@ -4,9 +4,9 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
-from mmu_tf.distribution import MultiWorkerFitMixin, scale_for_replicas
+from mmu_tf.distribution import scale_for_replicas
 from mmu_tf.layers.soft_mask import min_max_per_sample
-from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
+from mmu_tf.models.base import MethodModel
 
 
 def normalized_map(maps, image_size, epsilon=1e-6):
@@ -19,7 +19,7 @@ def normalized_map(maps, image_size, epsilon=1e-6):
     return tf.squeeze(tf.image.resize(tf.expand_dims(maps, -1), image_size, method="bilinear"), -1)
 
 
-class WeaklySupervisedModel(MultiWorkerFitMixin, keras.Model):
+class WeaklySupervisedModel(MethodModel):
     """Base of the baselines: ImageNet normalisation, cross-entropy training, the shared outputs.
 
     A subclass implements `scores_and_map(normalized_images, training)`,
@@ -30,29 +30,14 @@ class WeaklySupervisedModel(MultiWorkerFitMixin, keras.Model):
     export and predict code serve every method.
 
     A method with more than the cross-entropy overrides `compute_losses` and
-    names what it logs besides `loss` and `accuracy` in `extra_metrics`;
-    `selection_metric` is the validation log that selects its checkpoint, and
-    `needs_masks` says whether its batches must carry the true masks (only the
-    fully supervised U-Net).
-
-    Args:
-        backbone: a Keras model mapping images to features (B, h, w, C).
-        num_classes: int, K.
-        class_names: optional K names.
+    names what it logs besides `loss` and `accuracy` in `extra_metrics`.
+    Arguments: those of `MethodModel`.
     """
 
     extra_metrics = ()
-    selection_metric = "val_accuracy"
-    needs_masks = False
 
     def __init__(self, backbone, num_classes, class_names=None, **kwargs):
-        super().__init__(**kwargs)
-        if class_names is not None and len(class_names) != num_classes:
-            raise ValueError(f"`class_names` must have {num_classes} names. Received: {list(class_names)}")
-        self.backbone = backbone
-        self.num_classes = int(num_classes)
-        self.class_names = list(class_names) if class_names is not None else None
-        self.normalization = imagenet_normalization()
+        super().__init__(backbone, num_classes, class_names, **kwargs)
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.extra_trackers = [keras.metrics.Mean(name=name) for name in self.extra_metrics]
@@ -110,15 +95,3 @@ class WeaklySupervisedModel(MultiWorkerFitMixin, keras.Model):
         masks = data[2] if len(data) > 2 else None
         loss, scores, extras = self.compute_losses(images, labels, masks, training=False)
         return self._logs(loss, labels, scores, extras)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "backbone": keras.saving.serialize_keras_object(self.backbone),
-            "num_classes": self.num_classes,
-            "class_names": self.class_names,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**with_backbone_deserialized(config))

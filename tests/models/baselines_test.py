@@ -115,7 +115,7 @@ def test_erase_model_trains_on_the_image_erased_where_its_true_class_map_peaks()
     from mmu_tf.models.weakly_supervised import normalized_map
 
     keras.utils.set_random_seed(0)
-    model = ErasingModel(build_backbone("resnet18"), 2, dropout=0.0)
+    model = ErasingModel(build_backbone("resnet18"), 2, wildcat={"dropout": 0.0})
     images = _images(size=96)
     labels = np.array([0, 1])
     normalized = model.normalization(images)
@@ -175,13 +175,13 @@ def test_unet_dice_by_hand():
 def test_new_baselines_train_a_few_steps_on_the_embedded_data(name):
     from mmu_tf.data.pipeline import training_dataset
     from mmu_tf.data.synthetic import make_synthetic_split
-    from mmu_tf.models import METHODS_WITH_MASKS
+    from mmu_tf.models import method_class
 
     config = demo.get_config()
     config.method.name = name
     keras.utils.set_random_seed(0)
     split = make_synthetic_split("train", 8, image_size=64, seed=0)
-    data = training_dataset(split, config.data, 4, seed=0, with_masks=name in METHODS_WITH_MASKS, epochs=1)
+    data = training_dataset(split, config.data, 4, seed=0, with_masks=method_class(name).needs_masks, epochs=1)
     model = build_model(config, split.class_names)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = model.fit(data.repeat(), steps_per_epoch=2, epochs=3, verbose=0).history

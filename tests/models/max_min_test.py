@@ -10,7 +10,7 @@ from mmu_tf.optimization import StepDecay
 
 def _model(**kwargs):
     keras.utils.set_random_seed(0)
-    settings = dict(num_classes=2, class_names=["benign", "malignant"], dropout=0.0)
+    settings = dict(num_classes=2, class_names=["benign", "malignant"], wildcat={"dropout": 0.0})
     settings.update(kwargs)
     return MaxMinModel(build_backbone("resnet18"), **settings)
 
@@ -123,7 +123,9 @@ def test_head_learning_rate_multiplier_scales_only_the_heads_steps():
     steps = []
     for multiplier in (1.0, 10.0):
         keras.utils.set_random_seed(0)
-        model = MaxMinModel(build_backbone("resnet18"), 2, dropout=0.0, head_learning_rate_multiplier=multiplier)
+        model = MaxMinModel(
+            build_backbone("resnet18"), 2, wildcat={"dropout": 0.0}, head_learning_rate_multiplier=multiplier
+        )
         model(images[:1])
         model.compile(optimizer=keras.optimizers.SGD(1e-3))  # plain SGD: the step is lr x gradient
         before = [variable.numpy() for variable in model.trainable_variables]
@@ -134,3 +136,25 @@ def test_head_learning_rate_multiplier_scales_only_the_heads_steps():
     for path, step, scaled in zip(paths, steps[0], steps[1]):
         expected = 10.0 * step if "head" in path else step
         np.testing.assert_allclose(scaled, expected, rtol=1e-3, atol=1e-7, err_msg=path)
+
+
+def test_a_checkpoint_config_with_the_former_flat_wildcat_keys_still_loads():
+    config = _model().get_config()
+    former = {**config.pop("wildcat"), "kmax": 0.2}  # the keys as checkpoints before `wildcat` held them
+    restored = MaxMinModel.from_config({**config, **former})
+    assert restored.wildcat == {"modalities": 5, "kmax": 0.2, "kmin": 0.0, "alpha": 1.0, "dropout": 0.0}
+
+
+def test_the_model_gives_its_own_schedules_to_the_run():
+    from configs import glas
+
+    model = _model()
+    model(_images(1, 64))
+    callbacks = model.training_callbacks(glas.get_config().method)
+    assert len(callbacks) == 2
+    for callback in callbacks:
+        callback.set_model(model)
+        callback.on_epoch_end(0)
+    assert float(model.barrier_t.numpy()) == pytest.approx(5.0 * 1.01)
+    assert float(model.soft_mask.sigma.numpy()) == pytest.approx(0.151)
+    assert model.training_state() == "t = 5.0500, sigma = 0.1510"
