@@ -6,6 +6,7 @@ import tensorflow as tf
 from mmu_tf import losses
 from mmu_tf.distribution import scale_for_replicas
 from mmu_tf.layers import SoftMask, WildcatHead
+from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.wildcat_head import wildcat_settings
 from mmu_tf.models.base import MethodModel
 from mmu_tf.models.schedules import AnnealVariable
@@ -158,11 +159,9 @@ class MaxMinModel(MethodModel):
         posterior = tf.nn.softmax(scores, axis=-1)
         # A = sum_k p_M[k] A_k, a differentiable "winning class map" (paper §3.3a).
         foreground_map = tf.reduce_sum(tf.cast(class_maps, tf.float32) * posterior[:, None, None, :], axis=-1)
-        image_size = tf.shape(normalized_images)[1:3]
-        # expand_dims/squeeze rather than [..., None]: TFLite has no builtin
-        # for an ellipsis strided slice.
-        upsampled = tf.image.resize(tf.expand_dims(foreground_map, -1), image_size, method="bilinear")
-        return scores, self.soft_mask(tf.squeeze(upsampled, -1))
+        # Each cell back over the pixels it was computed from (not half a cell down-right of them).
+        upsampled = upsample_maps(foreground_map, tf.shape(normalized_images)[1:3])
+        return scores, self.soft_mask(upsampled)
 
     def classify(self, normalized_images, training=False):
         """Classifier C on (masked) normalised images: logits (B, K) in float32."""

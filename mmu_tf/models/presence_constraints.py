@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
+from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.models.class_activation import ClassActivationModel
 
 
@@ -68,8 +69,8 @@ class PresenceConstraintModel(ClassActivationModel):
     def call(self, images, training=False):
         scores, segmentation = self.segmentation(self.normalization(images), training=training)
         predicted = tf.argmax(scores, axis=-1, output_type=tf.int32)
-        foreground = tf.gather(segmentation, predicted, axis=3, batch_dims=1)[..., None]
-        mask = tf.image.resize(foreground, tf.shape(images)[1:3], method="bilinear")[..., 0]
+        foreground = tf.gather(segmentation, predicted, axis=3, batch_dims=1)
+        mask = upsample_maps(foreground, tf.shape(images)[1:3])
         return {"probabilities": tf.nn.softmax(scores, axis=-1), "mask": tf.clip_by_value(mask, 0.0, 1.0)}
 
     def get_config(self):

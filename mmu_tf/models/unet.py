@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
+from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
 
 # The decoder reads the backbone's four deepest pyramid levels (P2..P5 at output stride 32).
@@ -83,7 +84,7 @@ class UNetModel(WeaklySupervisedModel):
             for layer in block:
                 features = layer(features, training=training)
         logits = tf.cast(self.foreground_logits(features), tf.float32)
-        logits = tf.image.resize(logits, tf.shape(normalized_images)[1:3], method="bilinear")[..., 0]
+        logits = upsample_maps(logits[..., 0], tf.shape(normalized_images)[1:3])
         return tf.cast(scores, tf.float32), logits
 
     def compute_losses(self, images, labels, masks=None, training=False):

@@ -5,18 +5,18 @@ import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.distribution import scale_for_replicas
+from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.soft_mask import min_max_per_sample
 from mmu_tf.models.base import MethodModel
 
 
 def normalized_map(maps, image_size, epsilon=1e-6):
-    """Per-sample min-max normalisation of maps (B, h, w) to [0, 1], upsampled (bilinear) to `image_size`.
+    """Per-sample min-max normalisation of maps (B, h, w) to [0, 1], upsampled (`upsample_maps`) to `image_size`.
 
     The one rule every baseline uses to turn its localisation map into the
     soft mask the evaluation thresholds at 0.5.
     """
-    maps = min_max_per_sample(maps, epsilon)
-    return tf.squeeze(tf.image.resize(tf.expand_dims(maps, -1), image_size, method="bilinear"), -1)
+    return upsample_maps(min_max_per_sample(maps, epsilon), image_size)
 
 
 class WeaklySupervisedModel(MethodModel):
