@@ -26,4 +26,4 @@ glas: $(BIN)/.installed
 	$(BIN)/python train_main.py --config=configs/glas.py --workdir=runs/glas
 
 bench: $(BIN)/.installed
-	$(BIN)/python -m mmu_tf.bench
+	$(BIN)/python -m benchmarks.bench

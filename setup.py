@@ -10,7 +10,8 @@ setup(
         "Max-Min uncertainty (Belharbi et al., IEEE TMI 2021), in Keras 3 / TensorFlow."
     ),
     python_requires=">=3.11",
-    packages=find_packages(include=["mmu_tf", "mmu_tf.*", "configs", "export"]),
+    # benchmarks/ ships so that `python -m mmu_tf.bench` runs wherever the package is installed.
+    packages=find_packages(include=["mmu_tf", "mmu_tf.*", "configs", "export", "benchmarks"]),
     py_modules=["train_main"],
     package_data={"mmu_tf.data": ["glas_splits/*.csv"]},
     install_requires=[
@@ -46,6 +47,9 @@ setup(
             "mmu-predict-wsi=mmu_tf.predict_wsi:run",
             "mmu-reproduce=mmu_tf.reproduce:run",
             "mmu-import-weights=mmu_tf.import_weights:run",
+            "mmu-make-shards=mmu_tf.data.make_shards:run",
+            "mmu-export-saved-model=export.saved_model:run",
+            "mmu-export-tflite=export.tflite:run",
         ]
     },
 )

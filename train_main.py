@@ -30,23 +30,27 @@ from ml_collections import config_flags  # noqa: E402
 
 from mmu_tf.cli import run_main  # noqa: E402
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "demo.py"),
-    "Config file (configs/demo.py: the embedded synthetic data; configs/glas.py: the paper's "
-    "GlaS protocol). Override fields with --config.<field>=<value>.",
-    lock_config=True,
-)
-_WORKDIR = flags.DEFINE_string("workdir", None, "Folder for checkpoints, logs, metrics and pictures.")
-_MODE = flags.DEFINE_enum(
-    "mode",
-    "train",
-    ["train", "evaluate"],
-    "train: train, select, evaluate. evaluate: evaluate WORKDIR's best checkpoint.",
-)
-_SPLIT = flags.DEFINE_string(
-    "split", None, "With --mode=evaluate: the split to evaluate (default: every split whose files exist)."
-)
+
+def define_flags():
+    """Defines this command's flags (at run time, so importing the module defines none)."""
+    config_flags.DEFINE_config_file(
+        "config",
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "demo.py"),
+        "Config file (configs/demo.py: the embedded synthetic data; configs/glas.py: the paper's "
+        "GlaS protocol; configs/glas_lite0.py: GlaS on ImageNet EfficientNet-Lite0). Override fields with "
+        "--config.<field>=<value>.",
+        lock_config=True,
+    )
+    flags.DEFINE_string("workdir", None, "Folder for checkpoints, logs, metrics and pictures.")
+    flags.DEFINE_enum(
+        "mode",
+        "train",
+        ["train", "evaluate"],
+        "train: train, select, evaluate. evaluate: evaluate WORKDIR's best checkpoint.",
+    )
+    flags.DEFINE_string(
+        "split", None, "With --mode=evaluate: the split to evaluate (default: every split whose files exist)."
+    )
 
 
 def check_config(config):
@@ -100,7 +104,7 @@ def load_splits(config, names, required):
     return splits
 
 
-def _changed_fields(saved, current, defaults=None, prefix=""):
+def changed_fields(saved, current, defaults=None, prefix=""):
     """Dotted names of the config fields whose values differ (both dicts from config JSON).
 
     A field the saved config lacks was added to the code after that run
@@ -118,7 +122,7 @@ def _changed_fields(saved, current, defaults=None, prefix=""):
         if key not in saved and isinstance(defaults, dict) and key in defaults and new == default:
             continue
         if isinstance(old, dict) and isinstance(new, dict):
-            changed += _changed_fields(old, new, default if isinstance(default, dict) else {}, f"{prefix}{key}.")
+            changed += changed_fields(old, new, default if isinstance(default, dict) else {}, f"{prefix}{key}.")
         elif old != new:
             changed.append(f"{prefix}{key}: {old!r} -> {new!r}")
     return changed
@@ -132,7 +136,7 @@ def _check_resumable(config, workdir):
     with open(path) as handle:
         saved = json.load(handle)
     current = json.loads(config.to_json_best_effort())
-    changed = [field for field in _changed_fields(saved, current) if not field.startswith("epochs:")]
+    changed = [field for field in changed_fields(saved, current) if not field.startswith("epochs:")]
     if changed:
         raise ValueError(
             f"--workdir {workdir} holds a run with other settings ({'; '.join(changed)}): "
@@ -332,10 +336,8 @@ def train_and_evaluate(config, workdir):
 
 
 def evaluate_workdir(config, workdir, split_name=None, splits=None):
-    import keras
-
-    import mmu_tf.models  # noqa: F401  (registers the classes the checkpoint names)
     from mmu_tf.evaluation.evaluate import evaluate_split, format_table
+    from mmu_tf.workdir import load_workdir
 
     path = os.path.join(workdir, "checkpoints", "best.keras")
     if not os.path.isfile(path):
@@ -345,7 +347,9 @@ def evaluate_workdir(config, workdir, split_name=None, splits=None):
         splits = load_splits(config, names, required=names if split_name else ())
     elif split_name:
         splits = {split_name: splits[split_name]}
-    model = keras.saving.load_model(path, compile=False)
+    # The one loader of a trained workdir: in float32 whatever policy trained it, so the scores
+    # are the same on every machine.
+    model, _ = load_workdir(workdir)
     summaries = [
         evaluate_split(
             model,
@@ -366,13 +370,14 @@ def evaluate_workdir(config, workdir, split_name=None, splits=None):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if not _WORKDIR.value:
+    workdir, mode = flags.FLAGS.workdir, flags.FLAGS.mode
+    if not workdir:
         raise app.UsageError("--workdir is required")
-    if _MODE.value == "evaluate" and not os.path.isdir(_WORKDIR.value):
-        raise app.UsageError(f"--workdir {_WORKDIR.value} does not exist; train first (--mode=train)")
-    if os.path.exists(_WORKDIR.value) and not os.path.isdir(_WORKDIR.value):
-        raise app.UsageError(f"--workdir {_WORKDIR.value} is a file, not a folder")
-    config = _CONFIG.value
+    if mode == "evaluate" and not os.path.isdir(workdir):
+        raise app.UsageError(f"--workdir {workdir} does not exist; train first (--mode=train)")
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise app.UsageError(f"--workdir {workdir} is a file, not a folder")
+    config = flags.FLAGS.config
     check_config(config)
     from mmu_tf.callbacks import NonFiniteLossError
     from mmu_tf.data.samples import DataError
@@ -380,11 +385,11 @@ def main(argv):
 
     try:
         # One process writes a workdir at a time; the lock dies with the process, however it ends.
-        with WorkdirLock(worker_workdir(_WORKDIR.value, config.distribution)):
-            if _MODE.value == "train":
-                train_and_evaluate(config, _WORKDIR.value)
+        with WorkdirLock(worker_workdir(workdir, config.distribution)):
+            if mode == "train":
+                train_and_evaluate(config, workdir)
             else:
-                evaluate_workdir(config, _WORKDIR.value, _SPLIT.value)
+                evaluate_workdir(config, workdir, flags.FLAGS.split)
     except (DataError, ValueError, WorkdirInUseError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
@@ -394,6 +399,7 @@ def main(argv):
 
 
 def run():
+    define_flags()
     run_main(main)
 
 

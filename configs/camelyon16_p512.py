@@ -6,7 +6,7 @@ r"""The paper's Camelyon16-P512 protocol (docs/method.md §1, §5).
 The folder holds train.csv, valid.csv and test.csv with rows
 `relative_image,relative_mask_or_empty,label`, labels normal / tumor; a normal
 patch has no mask and its truth is all background. Without the real patches,
-`python -m mmu_tf.data.make_camelyon_standin --output=DIR` writes generated
+`python -m tools.make_camelyon_standin --output=DIR` writes generated
 ones with the same conventions. To stream from shards instead of memory:
 `python -m mmu_tf.data.make_shards --config=configs/camelyon16_p512.py
 --config.data.root=DIR --split=train --output=SHARDS` (each split), then

@@ -13,9 +13,10 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from export.workdir import check_workdir_flags, define_workdir_flags, ensure_writable_folder  # noqa: E402
+from mmu_tf.cli import run_main  # noqa: E402
 
 
 def export_saved_model(predictor, output, version=1, overwrite=False):
@@ -72,6 +73,10 @@ def define_flags():
     flags.DEFINE_bool("overwrite", False, "Replace OUTPUT/<version> if it exists (it may be the model being served).")
 
 
-if __name__ == "__main__":
+def run():
     define_flags()
-    app.run(main)
+    run_main(main)
+
+
+if __name__ == "__main__":
+    run()

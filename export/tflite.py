@@ -21,9 +21,10 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 from export.workdir import check_workdir_flags, define_workdir_flags, ensure_writable_folder  # noqa: E402
+from mmu_tf.cli import run_main  # noqa: E402
 
 OUTPUT_NAMES = ("class_id", "foreground_fraction", "mask", "probabilities")
 
@@ -85,6 +86,10 @@ def define_flags():
     )
 
 
-if __name__ == "__main__":
+def run():
     define_flags()
-    app.run(main)
+    run_main(main)
+
+
+if __name__ == "__main__":
+    run()

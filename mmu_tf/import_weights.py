@@ -25,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from mmu_tf.cli import run_main  # noqa: E402
 from mmu_tf.weights.presets import ARCHITECTURES  # noqa: E402
 
 
@@ -77,7 +78,7 @@ def main(argv):
 
 def run():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
+from mmu_tf.cli import run_main  # noqa: E402
+
 
 class SlideError(ValueError):
     """A slide that cannot be opened or read."""
@@ -235,7 +237,7 @@ def main(argv):
 
 def run():
     define_flags()
-    app.run(main)
+    run_main(main)
 
 
 if __name__ == "__main__":

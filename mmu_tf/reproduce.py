@@ -20,6 +20,7 @@ budget's epochs and input size override the config's, and are written in
 the tables' captions.
 """
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -48,68 +49,22 @@ class Run(typing.NamedTuple):
     protocol: dict = {}
 
 
-# The paper's settings per method family (§4.1b): PN and ERASE lr 1e-3, weight decay 1e-5;
-# the other WSL baselines lr 1e-2; U-Net lr 0.1; Max-Min the config's own (1e-3).
-_PN_ERASE = {"optimizer.learning_rate": 1e-3, "optimizer.weight_decay": 1e-5}
-# PN's size penalty in pixels (lambda 1e-5) starts near 1e4 and its gradient wrecked the
-# classifier in one epoch with plain SGD (measured: cross-entropy 212 after epoch 1): clipped.
-_PN = {**_PN_ERASE, "optimizer.global_clipnorm": 1.0}
-_WSL = {"optimizer.learning_rate": 1e-2}
-RUNS = {
-    "all_ones": Run("All-ones (lower bound)", {"name": "all_ones"}, (None, 66.01, 0.00)),
-    "pn": Run("PN", {"name": "pn"}, (None, 65.52, 24.08), _PN),
-    "erase": Run("ERASE", {"name": "erase"}, (7.50, 65.60, 25.01), _PN_ERASE),
-    "cam_max": Run("CAM-Max", {"name": "cam_max"}, (1.25, 66.00, 26.32), _WSL),
-    "cam_lse": Run("CAM-LSE", {"name": "cam_lse"}, (1.25, 66.05, 27.93), _WSL),
-    "gradcam": Run("Grad-CAM", {"name": "gradcam"}, (0.00, 66.30, 21.30), _WSL),
-    "cam_avg": Run("CAM-Avg", {"name": "cam_avg"}, (0.00, 66.90, 17.88), _WSL),
-    "wildcat": Run("WILDCAT", {"name": "wildcat"}, (1.25, 67.21, 22.96), _WSL),
-    "deep_mil": Run("Deep MIL", {"name": "deep_mil"}, (2.50, 68.52, 41.34), _WSL),
-    "maxmin_eem": Run(
-        "Max-Min EEM", {"name": "maxmin", "background": "eem", "size_constraint": True}, (0.00, 72.11, 69.07)
-    ),
-    "maxmin_sem": Run(
-        "Max-Min SEM", {"name": "maxmin", "background": "sem", "size_constraint": True}, (0.00, 71.94, 69.23)
-    ),
-    "unet": Run(
-        "U-Net (full supervision, upper bound)",
-        {"name": "unet"},
-        (None, 90.19, 88.52),
-        {"optimizer.learning_rate": 0.1},
-    ),
-    "maxmin_fg": Run(
-        "FG only", {"name": "maxmin", "background": "none", "size_constraint": False}, (1.25, 71.54, 49.23)
-    ),
-    "maxmin_fg_bg_eem": Run(
-        "FG + BG (EEM)", {"name": "maxmin", "background": "eem", "size_constraint": False}, (1.25, 72.54, 61.82)
-    ),
-    "maxmin_fg_bg_sem": Run(
-        "FG + BG (SEM)", {"name": "maxmin", "background": "sem", "size_constraint": False}, (1.25, 72.96, 61.95)
-    ),
-}
-TABLE1 = (
-    "all_ones",
-    "pn",
-    "erase",
-    "cam_max",
-    "cam_lse",
-    "gradcam",
-    "cam_avg",
-    "wildcat",
-    "deep_mil",
-    "maxmin_eem",
-    "maxmin_sem",
-    "unet",
-)
-# Paper Table 4, with its own row labels.
-ABLATION = (
-    ("wildcat", "WILDCAT"),
-    ("maxmin_fg", "FG only"),
-    ("maxmin_fg_bg_eem", "FG + BG (EEM)"),
-    ("maxmin_eem", "FG + BG + ASC (EEM)"),
-    ("maxmin_fg_bg_sem", "FG + BG (SEM)"),
-    ("maxmin_sem", "FG + BG + ASC (SEM)"),
-)
+CATALOGUE = os.path.join(_ROOT, "configs", "reproduction.py")
+
+
+def load_catalogue(path=CATALOGUE):
+    """The runs of the tables, from `configs/reproduction.py` (read as a config file, not imported as a package).
+
+    Returns `(runs {name: Run}, table1 names, ablation (name, label) pairs)`.
+    """
+    spec = importlib.util.spec_from_file_location("mmu_tf_reproduction_catalogue", path)
+    catalogue = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(catalogue)
+    runs = {name: Run(*row) for name, row in catalogue.RUNS.items()}
+    return runs, tuple(catalogue.TABLE1), tuple(catalogue.ABLATION)
+
+
+RUNS, TABLE1, ABLATION = load_catalogue()
 GROUPS = {
     "all": TABLE1 + tuple(name for name, _ in ABLATION if name not in TABLE1),
     "table1": TABLE1,

@@ -19,8 +19,8 @@ def load_workdir(workdir, checkpoint="best", float32=True):
         FileNotFoundError: naming the missing checkpoint or config file.
 
     Example:
-    >>> model, data_config = load_workdir("runs/demo")
-    >>> data_config["resize_mode"]
+    >>> model, data_config = load_workdir("runs/demo")  # doctest: +SKIP
+    >>> data_config["resize_mode"]  # doctest: +SKIP
     'none'
     """
     import keras

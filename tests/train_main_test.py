@@ -162,10 +162,10 @@ def test_a_field_added_to_the_code_after_a_run_started_does_not_block_its_resume
     import train_main
 
     saved = {"epochs": 3, "optimizer": {"learning_rate": 0.1}}
-    assert train_main._changed_fields(
+    assert train_main.changed_fields(
         saved, {"epochs": 5, "optimizer": {"learning_rate": 0.1, "global_clipnorm": 0.0}}
     ) == ["epochs: 3 -> 5"]
-    assert train_main._changed_fields(
+    assert train_main.changed_fields(
         saved, {"epochs": 3, "optimizer": {"learning_rate": 0.1, "global_clipnorm": 1.0}}
     ) == ["optimizer.global_clipnorm: None -> 1.0"]
 

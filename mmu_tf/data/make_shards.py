@@ -73,6 +73,10 @@ def main(argv):
     )
 
 
-if __name__ == "__main__":
+def run():
     define_flags()
     run_main(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -13,28 +13,6 @@ from mmu_tf.evaluation.metrics import SplitMetrics
 from mmu_tf.evaluation.visualize import overlay_panel, write_png
 
 
-def score_split(split, probabilities, soft_masks, f1_rule="all"):
-    """`SplitMetrics` of a split from predictions (soft masks at the true masks' size)."""
-    metrics = SplitMetrics(len(split.class_names), f1_rule=f1_rule)
-    for index in range(len(split)):
-        true_mask = split.masks[index] if split.masks else None
-        predicted_mask = None if soft_masks is None or true_mask is None else soft_masks[index] >= 0.5
-        metrics.add(
-            label=split.labels[index],
-            probabilities=None if probabilities is None else probabilities[index],
-            predicted_mask=predicted_mask,
-            true_mask=true_mask,
-            name=split.names[index],
-        )
-    return metrics
-
-
-def all_ones_summary(split, f1_rule="all"):
-    """The lower bound of paper Table 1: every pixel called foreground."""
-    ones = [np.ones(image.shape[:2], np.float32) for image in split.images]
-    return score_split(split, None, ones, f1_rule).summary()
-
-
 def _write_overlay(folder, split, name, image, soft_mask, true_mask, label, probabilities):
     predicted = int(np.argmax(probabilities))
     title = (
@@ -47,17 +25,16 @@ def _write_overlay(folder, split, name, image, soft_mask, true_mask, label, prob
     return path
 
 
-def evaluate_split(model, split, data_config, batch_size, workdir, f1_rule="all", num_overlays=6, progress=True):
+def evaluate_split(model, split, data_config, workdir, f1_rule="all", num_overlays=6, progress=True):
     """Predicts, scores and writes `workdir/metrics/<split>.json` and overlays.
 
     Streams the split one image at a time (a `LoadedSplit` or a `ShardedSplit`
     alike): the model sees the image resized as at training, its mask is
     resized back to the image's own size and thresholded at 0.5, and only the
-    per-image scores are kept. `batch_size` is unused (images differ in size).
+    per-image scores are kept (one image at a time: images differ in size).
 
     Returns the summary dict (with the all-ones mask's scores under `all_ones_mask`).
     """
-    del batch_size
     from mmu_tf.inference import Predictor
 
     predictor = Predictor(model, class_names=split.class_names)
@@ -80,7 +57,6 @@ def evaluate_split(model, split, data_config, batch_size, workdir, f1_rule="all"
             metrics.add(
                 label=label,
                 probabilities=probabilities,
-                predicted_mask=None if true_mask is None else soft_mask >= 0.5,
                 true_mask=true_mask,
                 name=name,
                 soft_mask=None if true_mask is None else soft_mask,

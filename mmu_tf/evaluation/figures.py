@@ -7,7 +7,7 @@ Every function returns an RGB uint8 image; `visualize.write_png` writes it.
 import cv2
 import numpy as np
 
-from mmu_tf.evaluation.visualize import PREDICTED_COLOUR, TRUE_COLOUR, _contours, _title_bar
+from mmu_tf.evaluation.visualize import PREDICTED_COLOUR, TRUE_COLOUR, contours, title_bar
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _BLACK = (0, 0, 0)
@@ -59,7 +59,7 @@ def confusion_matrices_figure(named_counts, columns=4):
     tiles = [confusion_tile(name, counts) for name, counts in named_counts]
     grid = _tile_grid(tiles, min(columns, len(tiles)))
     title = "Pixel confusion matrices (rows: truth BG/FG; columns: prediction), % of each true class"
-    return np.concatenate([_title_bar(title, grid.shape[1], 0.7), grid], axis=0)
+    return np.concatenate([title_bar(title, grid.shape[1], 0.7), grid], axis=0)
 
 
 def size_tile(name, true_fractions, predicted_fractions, size=220):
@@ -86,7 +86,7 @@ def sizes_figure(named_sizes, columns=4):
     tiles = [size_tile(name, true, predicted) for name, true, predicted in named_sizes]
     grid = _tile_grid(tiles, min(columns, len(tiles)))
     title = "Foreground size per image: predicted (y) vs true (x), fractions of the image; diagonal = exact"
-    return np.concatenate([_title_bar(title, grid.shape[1], 0.7), grid], axis=0)
+    return np.concatenate([title_bar(title, grid.shape[1], 0.7), grid], axis=0)
 
 
 def masks_figure(images, true_masks, named_masks, image_names=None, tile_size=200):
@@ -116,10 +116,10 @@ def masks_figure(images, true_masks, named_masks, image_names=None, tile_size=20
             if masks is None:
                 if true_masks is not None and true_masks[row] is not None:
                     truth = cv2.resize(true_masks[row].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
-                    _contours(panel, truth, TRUE_COLOUR, 2)
+                    contours(panel, truth, TRUE_COLOUR, 2)
             else:
                 predicted = cv2.resize(np.asarray(masks[row], np.float32), size, interpolation=cv2.INTER_LINEAR)
-                _contours(panel, predicted >= 0.5, PREDICTED_COLOUR, 2)
+                contours(panel, predicted >= 0.5, PREDICTED_COLOUR, 2)
             tile[: size[1], : size[0]] = panel
             if name is not None and masks is None and image_names is not None:
                 _text(tile, str(image_names[row])[:22], (4, tile_size - 6), 0.4)

@@ -82,9 +82,13 @@ class SplitMetrics:
         """Adds one image: its true label, class probabilities, and bool masks (same size).
 
         With its `soft_mask` (same size) the image also gets `foreground_auc`
-        (`pixel_auc` in percent), when its truth has both foreground and background.
+        (`pixel_auc` in percent), when its truth has both foreground and background;
+        without a `predicted_mask`, the soft mask thresholded at 0.5 is the prediction
+        (docs/method.md §4).
         """
         record = {"name": name, "label": int(label)}
+        if predicted_mask is None and soft_mask is not None:
+            predicted_mask = np.asarray(soft_mask) >= 0.5
         if probabilities is not None:
             probabilities = np.asarray(probabilities, np.float64)
             record["probabilities"] = [round(float(p), 6) for p in probabilities]

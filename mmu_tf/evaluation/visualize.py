@@ -7,12 +7,12 @@ TRUE_COLOUR = (0, 200, 0)
 PREDICTED_COLOUR = (230, 0, 0)
 
 
-def _contours(image, mask, colour, thickness):
+def contours(image, mask, colour, thickness):
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(image, contours, -1, colour, thickness)
 
 
-def _title_bar(text, width, scale):
+def title_bar(text, width, scale):
     bar = np.full((int(28 * scale) + 8, width, 3), 255, np.uint8)
     cv2.putText(bar, text, (6, int(22 * scale)), cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, (0, 0, 0), 1, cv2.LINE_AA)
     return bar
@@ -30,13 +30,13 @@ def overlay_panel(image, soft_mask, true_mask=None, title=""):
     thickness = max(1, round(max(height, width) / 300))
     truth_panel = image.copy()
     if true_mask is not None:
-        _contours(truth_panel, true_mask, TRUE_COLOUR, thickness)
+        contours(truth_panel, true_mask, TRUE_COLOUR, thickness)
     predicted_panel = image.copy()
-    _contours(predicted_panel, soft_mask >= 0.5, PREDICTED_COLOUR, thickness)
+    contours(predicted_panel, soft_mask >= 0.5, PREDICTED_COLOUR, thickness)
     heat = cv2.applyColorMap(np.uint8(np.clip(soft_mask, 0, 1) * 255), cv2.COLORMAP_JET)
     heat_panel = cv2.addWeighted(image, 0.5, cv2.cvtColor(heat, cv2.COLOR_BGR2RGB), 0.5, 0)
     panels = np.concatenate([truth_panel, predicted_panel, heat_panel], axis=1)
-    return np.concatenate([_title_bar(title, panels.shape[1], max(0.4, width / 900)), panels], axis=0)
+    return np.concatenate([title_bar(title, panels.shape[1], max(0.4, width / 900)), panels], axis=0)
 
 
 def write_png(path, rgb_image):
@@ -53,5 +53,5 @@ def prediction_overlay(image, soft_mask, text):
     """
     image = np.array(image, np.uint8)
     height, width = image.shape[:2]
-    _contours(image, soft_mask >= 0.5, PREDICTED_COLOUR, max(1, round(max(height, width) / 300)))
-    return np.concatenate([_title_bar(text, width, max(0.4, width / 600)), image], axis=0)
+    contours(image, soft_mask >= 0.5, PREDICTED_COLOUR, max(1, round(max(height, width) / 300)))
+    return np.concatenate([title_bar(text, width, max(0.4, width / 600)), image], axis=0)

@@ -18,7 +18,7 @@ class ClassWisePooling(keras.layers.Layer):
 
     Example:
     >>> layer = ClassWisePooling(num_classes=2, modalities=3)
-    >>> layer(np.ones((1, 4, 4, 6))).shape
+    >>> tuple(layer(np.ones((1, 4, 4, 6))).shape)
     (1, 4, 4, 2)
     """
 

@@ -38,7 +38,7 @@ class WildcatHead(keras.layers.Layer):
     Example:
     >>> head = WildcatHead(num_classes=2, modalities=5, kmax=0.3)
     >>> scores, class_maps = head(np.ones((1, 13, 13, 512), "float32"))
-    >>> scores.shape, class_maps.shape
+    >>> tuple(scores.shape), tuple(class_maps.shape)
     ((1, 2), (1, 13, 13, 2))
     """
 

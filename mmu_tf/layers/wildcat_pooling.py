@@ -54,7 +54,7 @@ class WildcatPooling(keras.layers.Layer):
 
     Example:
     >>> maps = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
-    >>> WildcatPooling(kmax=2, kmin=1, alpha=0.5)(maps)  # (8 + 7) / 2 + 0.5 * 0
+    >>> WildcatPooling(kmax=2, kmin=1, alpha=0.5)(maps).numpy()  # (8 + 7) / 2 + 0.5 * 0
     array([[7.5]], dtype=float32)
     """
 

@@ -18,7 +18,7 @@ class AllOnesModel(WeaklySupervisedModel):
 
     Example:
     >>> model = AllOnesModel(num_classes=2)
-    >>> model(np.zeros((1, 8, 8, 3), "float32"))["mask"].numpy().min()
+    >>> float(model(np.zeros((1, 8, 8, 3), "float32"))["mask"].numpy().min())
     1.0
     """
 

@@ -74,9 +74,9 @@ def to_timm_names(state, architecture, blocks_per_stage=None):
     `blocks_per_stage` gives the stages' depths.
 
     Example:
-    >>> names = to_timm_names({"_blocks.1._expand_conv.weight": 0}, "efficientnet_lite0", [1, 2])
-    >>> list(names)
-    ['blocks.1.0.conv_pw.weight']
+    >>> state = {"_conv_stem.weight": 0, "_blocks.1._expand_conv.weight": 0, "_bn1.num_batches_tracked": 0}
+    >>> list(to_timm_names(state, "efficientnet_lite0", [1, 2]))
+    ['conv_stem.weight', 'blocks.1.0.conv_pw.weight']
     """
     state = {name: value for name, value in state.items() if not name.endswith("num_batches_tracked")}
     if architecture.startswith("efficientnet") and any(name.startswith("_conv_stem.") for name in state):

@@ -30,8 +30,8 @@ class TileGrid:
 
     Example:
     >>> grid = TileGrid((1000, 600), 1.0, tile_size=512, overlap=64)
-    >>> grid.columns, grid.rows
-    ([0, 448], [0])
+    >>> grid.columns, grid.rows  # starts below 1000 - 64 and 600 - 64, every 448
+    ([0, 448, 896], [0, 448])
     """
 
     def __init__(self, level_dimensions, level_downsample, tile_size, overlap):

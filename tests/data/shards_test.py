@@ -10,7 +10,6 @@ import pytest
 
 from configs import camelyon16_p512, demo
 from mmu_tf.data.datasets import load_dataset_split
-from mmu_tf.data.make_camelyon_standin import write_standin
 from mmu_tf.data.make_shards import split_records
 from mmu_tf.data.pipeline import training_dataset
 from mmu_tf.data.samples import MissingFilesError
@@ -18,6 +17,7 @@ from mmu_tf.data.shards import ShardedSplit, write_shards
 from mmu_tf.evaluation.evaluate import evaluate_split
 from mmu_tf.models import build_model
 from tests.conftest import run_module
+from tools.make_camelyon_standin import write_standin
 
 
 def _demo_data(**overrides):
@@ -155,10 +155,10 @@ def test_converted_then_streamed_split_scores_exactly_like_the_in_memory_one(tmp
     config.method.name = "cam_avg"
     model = build_model(config, ["benign", "malignant"])
     in_memory = evaluate_split(
-        model, load_dataset_split(config.data, "valid"), config.data, 1, str(tmp_path / "a"), progress=False
+        model, load_dataset_split(config.data, "valid"), config.data, str(tmp_path / "a"), progress=False
     )
     streamed = evaluate_split(
-        model, ShardedSplit(str(tmp_path / "shards"), "valid"), config.data, 1, str(tmp_path / "b"), progress=False
+        model, ShardedSplit(str(tmp_path / "shards"), "valid"), config.data, str(tmp_path / "b"), progress=False
     )
     assert in_memory["per_image"] == streamed["per_image"]
     for key in ("classification_error", "f1_foreground", "f1_background", "all_ones_mask", "pixel_confusion_matrix"):
@@ -180,7 +180,7 @@ def test_camelyon_standin_normal_patches_count_only_in_background_f1_in_both_for
     summaries = []
     for name, split in (("a", loaded), ("b", ShardedSplit(str(tmp_path / "shards"), "valid", "background"))):
         summaries.append(
-            evaluate_split(model, split, config.data, 1, str(tmp_path / name), f1_rule="camelyon", progress=False)
+            evaluate_split(model, split, config.data, str(tmp_path / name), f1_rule="camelyon", progress=False)
         )
     assert summaries[0]["per_image"] == summaries[1]["per_image"]
     records = summaries[0]["per_image"]

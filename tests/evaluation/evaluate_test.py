@@ -1,31 +1,30 @@
 import numpy as np
 import pytest
 
-from mmu_tf.data.samples import LoadedSplit
-from mmu_tf.evaluation.evaluate import all_ones_summary, format_table, score_split
+from mmu_tf.evaluation.evaluate import format_table
+from mmu_tf.evaluation.metrics import SplitMetrics
 
 
-def _split(masks):
-    images = [np.zeros((2, 4, 3), np.uint8), np.zeros((2, 4, 3), np.uint8)]
-    return LoadedSplit("valid", images, masks, np.array([0, 1], np.int32), ["a", "b"], ["benign", "malignant"])
-
-
-def test_a_split_without_masks_gets_classification_metrics_only():
-    split = _split([None, None])
-    probabilities = np.array([[0.9, 0.1], [0.8, 0.2]])
-    summary = score_split(split, probabilities, [np.ones((2, 4))] * 2).summary()
+def test_images_without_masks_get_classification_metrics_only():
+    metrics = SplitMetrics(2)
+    for label, probabilities in ((0, [0.9, 0.1]), (1, [0.8, 0.2])):
+        metrics.add(label, probabilities, true_mask=None, soft_mask=np.ones((2, 4)))
+    summary = metrics.summary()
     assert summary["classification_error"] == 50.0
     assert summary["f1_foreground"] is None and summary["num_images_with_masks"] == 0
 
 
 def test_soft_masks_are_thresholded_at_one_half():
     true_mask = np.array([[1, 1, 0, 0], [1, 1, 0, 0]], bool)
-    split = _split([true_mask, true_mask])
     soft = np.array([[0.5, 0.9, 0.49, 0.1], [0.6, 0.7, 0.2, 0.0]])
-    summary = score_split(split, np.array([[0.9, 0.1], [0.1, 0.9]]), [soft, soft]).summary()
+    metrics, all_ones = SplitMetrics(2), SplitMetrics(2)
+    for label, probabilities in ((0, [0.9, 0.1]), (1, [0.1, 0.9])):
+        metrics.add(label, probabilities, true_mask=true_mask, soft_mask=soft)
+        all_ones.add(label, predicted_mask=np.ones_like(true_mask), true_mask=true_mask)
+    summary = metrics.summary()
     assert summary["f1_foreground"] == 100.0 and summary["f1_background"] == 100.0
     assert summary["classification_error"] == 0.0
-    assert all_ones_summary(split)["f1_foreground"] == pytest.approx(100.0 * 2 * 4 / (8 + 4))
+    assert all_ones.summary()["f1_foreground"] == pytest.approx(100.0 * 2 * 4 / (8 + 4))
 
 
 def test_table_shows_the_model_beside_the_all_ones_mask():

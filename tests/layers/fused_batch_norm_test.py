@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from benchmarks.profile_step import graph_op_counts
 from mmu_tf.layers.fused_batch_norm import fused_call
 from mmu_tf.models import build_backbone
-from mmu_tf.profile_step import graph_op_counts
 
 
 def _pair(shape, seed=0):

@@ -8,10 +8,10 @@ import pytest
 
 from mmu_tf.predict_wsi import infer_slide, open_slide
 from mmu_tf.wsi.heatmap import HeatmapStitcher, border_taper
-from mmu_tf.wsi.synthetic_slide import TUMOUR, write_synthetic_slide
 from mmu_tf.wsi.tile_grid import TileGrid
 from mmu_tf.wsi.tissue import tissue_mask
 from tests.conftest import run_module
+from tools.synthetic_slide import TUMOUR, write_synthetic_slide
 
 SLIDE_SIZE = (1000, 700)
 # Aligned on the 16-pixel heat-map cells, and running to the slide's right edge (1000 is not a multiple of 16).

@@ -1,6 +1,6 @@
 r"""Writes a generated stand-in for Camelyon16-P512: the real patches' folder and CSV conventions.
 
-    python -m mmu_tf.data.make_camelyon_standin --output=data/camelyon_standin --patches=64 --size=512
+    python -m tools.make_camelyon_standin --output=data/camelyon_standin --patches=64 --size=512
 
 OUTPUT/images/<split>_NNNN.png patches, OUTPUT/masks/<split>_NNNN.png for the
 tumor patches only, and OUTPUT/{train,valid,test}.csv with a header

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from mmu_tf import bench
+from benchmarks import bench
 
 
 def test_peak_rss_follows_an_allocation():

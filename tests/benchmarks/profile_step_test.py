@@ -2,7 +2,7 @@
 
 import pytest
 
-from mmu_tf.profile_step import format_report, phase_of, summarize
+from benchmarks.profile_step import format_report, phase_of, summarize
 
 
 def test_phase_of_names_backward_optimizer_and_forward_ops():

@@ -1,6 +1,6 @@
 r"""Per-image latency and size of every deployable form of a model, on this machine.
 
-    python -m export.benchmark --workdir=runs/glas --output=latency.json [--repeats=10]
+    python -m benchmarks.export_latency --workdir=runs/glas --output=latency.json [--repeats=10]
 
 Measures, at 416x416 and at 775x522 (width x height, GlaS's size), batch 1:
 the Keras model called eagerly, the Keras model inside a `tf.function`, the

@@ -1,6 +1,6 @@
 r"""Streams a large generated sharded split through the training pipeline: throughput and memory.
 
-    python -m mmu_tf.data.bench_shards --shards=runs/shards_20k --examples=20000 --output=runs/shards_20k.json
+    python -m benchmarks.bench_shards --shards=runs/shards_20k --examples=20000 --output=runs/shards_20k.json
 
 Writes (once) `--examples` Camelyon16-like 512x512 patches (JPEG, as patch
 datasets usually store them; `--unique` distinct pictures cycled, since the

@@ -1,9 +1,9 @@
-"""export.benchmark measures the deployable forms (a smoke test on a tiny shape; no timing asserted).
+"""benchmarks.export_latency measures the deployable forms (a smoke test on a tiny shape; no timing asserted).
 
 The TFLite forms are left out here: their conversion is slow and tested in tflite_test.py.
 """
 
-from export.benchmark import FORMATS, format_table, measure
+from benchmarks.export_latency import FORMATS, format_table, measure
 from mmu_tf.workdir import load_workdir
 
 

@@ -1,6 +1,6 @@
 r"""Where the time of one Max-Min training step goes: the TensorFlow profiler, summarised.
 
-    python -m mmu_tf.profile_step --output=runs/profile [--size=416 --batch_size=4 --steps=3]
+    python -m benchmarks.profile_step --output=runs/profile [--size=416 --batch_size=4 --steps=3]
 
 Traces `--steps` training steps (after two untimed ones) with
 `tf.profiler.experimental`, keeps the trace in OUTPUT/trace (open it with
