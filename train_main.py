@@ -84,6 +84,13 @@ def check_config(config):
         problems.append(f"--config.distribution must be one of {DISTRIBUTIONS} (got {config.distribution!r})")
     if config.cpu_devices < 1:
         problems.append(f"--config.cpu_devices must be >= 1 (got {config.cpu_devices})")
+    # The schedules cap their variable: a start above the cap would be lowered after epoch 1.
+    for name, cap in (("sigma", "sigma_max"), ("t", "t_max")):
+        if config.method[name] > config.method[cap]:
+            problems.append(
+                f"--config.method.{name}={config.method[name]} is above --config.method.{cap}="
+                f"{config.method[cap]}, to which the schedule would lower it after the first epoch"
+            )
     if problems:
         raise app.UsageError("; ".join(problems))
 

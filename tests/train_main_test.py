@@ -60,6 +60,7 @@ def test_evaluate_without_a_checkpoint_says_so(tmp_path):
             '--config.method.backgrond: no such config field (Did you mean "background" instead of "backgrond"?)',
         ),
         ("--config.epochs=abc", "flag --config.epochs=abc: invalid literal"),
+        ("--config.method.sigma=0.5", "--config.method.sigma=0.5 is above --config.method.sigma_max=0.2"),
     ],
 )
 def test_bad_flags_fail_early_naming_the_flag(tmp_path, flag, message):
