@@ -18,7 +18,6 @@ it; started after the run finished, it does nothing. Any config field can be ove
 --config.method.background=eem|sem|none --config.method.size_constraint=false.
 """
 
-import csv
 import json
 import os
 import sys
@@ -55,9 +54,12 @@ def define_flags():
 
 def check_config(config):
     """Fails early, naming the flag, on values no run can use."""
+    from mmu_tf.data.augment import RESIZE_MODES
     from mmu_tf.data.datasets import DATASETS
+    from mmu_tf.distribution import DISTRIBUTIONS
     from mmu_tf.models import METHODS
     from mmu_tf.models.max_min import BACKGROUND_TERMS
+    from mmu_tf.precision import PRECISIONS
 
     problems = []
     if config.epochs < 1:
@@ -72,13 +74,10 @@ def check_config(config):
         problems.append(
             f"--config.method.background must be one of {sorted(BACKGROUND_TERMS)} (got {config.method.background!r})"
         )
-    if config.data.resize_mode not in ("short_side", "fixed", "none"):
-        problems.append(
-            f"--config.data.resize_mode must be short_side, fixed or none (got {config.data.resize_mode!r})"
-        )
-    if config.precision not in ("auto", "float32", "bfloat16", "float16"):
-        problems.append(f"--config.precision must be auto, float32, bfloat16 or float16 (got {config.precision!r})")
-    from mmu_tf.distribution import DISTRIBUTIONS
+    if config.data.resize_mode not in RESIZE_MODES:
+        problems.append(f"--config.data.resize_mode must be one of {RESIZE_MODES} (got {config.data.resize_mode!r})")
+    if config.precision not in PRECISIONS:
+        problems.append(f"--config.precision must be one of {PRECISIONS} (got {config.precision!r})")
 
     if config.distribution not in DISTRIBUTIONS:
         problems.append(f"--config.distribution must be one of {DISTRIBUTIONS} (got {config.distribution!r})")
@@ -111,59 +110,6 @@ def load_splits(config, names, required):
     return splits
 
 
-def changed_fields(saved, current, defaults=None, prefix=""):
-    """Dotted names of the config fields whose values differ (both dicts from config JSON).
-
-    A field the saved config lacks was added to the code after that run
-    started; it is not a change when it holds its default (`defaults`: the
-    base config as JSON, by default `configs.common.base_config()`).
-    """
-    if defaults is None:
-        from configs import common
-
-        defaults = json.loads(common.base_config().to_json_best_effort())
-    changed = []
-    for key in sorted(set(saved) | set(current)):
-        old, new = saved.get(key), current.get(key)
-        default = defaults.get(key) if isinstance(defaults, dict) else None
-        if key not in saved and isinstance(defaults, dict) and key in defaults and new == default:
-            continue
-        if isinstance(old, dict) and isinstance(new, dict):
-            changed += changed_fields(old, new, default if isinstance(default, dict) else {}, f"{prefix}{key}.")
-        elif old != new:
-            changed.append(f"{prefix}{key}: {old!r} -> {new!r}")
-    return changed
-
-
-def _check_resumable(config, workdir):
-    """Refuses to resume a backup made with other settings (only `epochs` may grow)."""
-    path = os.path.join(workdir, "config.json")
-    if not os.path.isfile(path):
-        return
-    with open(path) as handle:
-        saved = json.load(handle)
-    current = json.loads(config.to_json_best_effort())
-    changed = [field for field in changed_fields(saved, current) if not field.startswith("epochs:")]
-    if changed:
-        raise ValueError(
-            f"--workdir {workdir} holds a run with other settings ({'; '.join(changed)}): "
-            "resume it with the same flags, or train in a new --workdir"
-        )
-
-
-def _truncate_history(path, epochs):
-    """Keeps the header and the rows of epochs < `epochs` (a resumed run redoes the rest)."""
-    if not os.path.isfile(path):
-        return
-    with open(path, newline="") as handle:
-        rows = list(csv.reader(handle))
-    if not rows:
-        return
-    kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) < epochs]
-    with open(path, "w", newline="") as handle:
-        csv.writer(handle).writerows(kept)
-
-
 def worker_workdir(workdir, distribution):
     """The folder this process writes to: WORKDIR, or WORKDIR/workers/<task> for a non-chief worker.
 
@@ -187,22 +133,91 @@ def worker_workdir(workdir, distribution):
     return os.path.join(workdir, "workers", f"{task_type}_{task_index}")
 
 
+def training_data(config, strategy, train_split, with_masks, initial_epoch):
+    """The endless training dataset, indexed by epoch (a resumed run gets the batches it would have had).
+
+    Under `multi_worker` each worker reads its own share of every epoch (its
+    shard files when streaming), batched per replica.
+    """
+    from mmu_tf.data.pipeline import training_dataset
+    from mmu_tf.distribution import in_multi_worker_mode
+
+    def workers_training_data(context):
+        print(
+            f"Worker {context.input_pipeline_id} of {context.num_input_pipelines} reads its share of the training data."
+        )
+        return training_dataset(
+            train_split,
+            config.data,
+            context.get_per_replica_batch_size(config.batch_size),
+            config.seed,
+            with_masks=with_masks,
+            initial_epoch=initial_epoch,
+            workers=(context.num_input_pipelines, context.input_pipeline_id),
+        )
+
+    if not in_multi_worker_mode(strategy):
+        return training_dataset(
+            train_split, config.data, config.batch_size, config.seed, with_masks=with_masks, initial_epoch=initial_epoch
+        )
+    if config.batch_size % strategy.num_replicas_in_sync:
+        raise ValueError(
+            f"--config.batch_size={config.batch_size} must be a multiple of the "
+            f"{strategy.num_replicas_in_sync} replicas of --config.distribution=multi_worker"
+        )
+    return strategy.distribute_datasets_from_function(workers_training_data)
+
+
+def run_callbacks(config, workdir, model, valid_split, valid_data, backup):
+    """The callbacks of a run, in the order they must run after each epoch."""
+    import keras
+
+    from mmu_tf.callbacks import BestCheckpoint, LastCheckpoint, MaskImages, StopOnNonFiniteLoss, TrainingBackup
+    from mmu_tf.data.shards import ShardedSplit
+
+    checkpoints = os.path.join(workdir, "checkpoints")
+    preview_images = [
+        (batch[0].numpy() * 255).round().astype("uint8")[0] for batch in valid_data.unbatch().batch(1).take(4)
+    ]
+    best_checkpoint = BestCheckpoint(
+        os.path.join(checkpoints, "best.keras"),
+        monitor=model.selection_metric,
+        best=backup.get("best", float("-inf")) if backup else float("-inf"),
+    )
+    return [
+        StopOnNonFiniteLoss(),
+        # Checkpoints first: they must save the sigma and t this epoch used,
+        # before the method's schedules move them on.
+        best_checkpoint,
+        LastCheckpoint(os.path.join(checkpoints, "last.keras")),
+        *model.training_callbacks(config.method),
+        # After the schedules: the backup holds the t and sigma the next epoch starts with.
+        TrainingBackup(os.path.join(workdir, "backup"), best_checkpoint),
+        keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=backup is not None),
+        keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False),
+        MaskImages(
+            os.path.join(workdir, "tensorboard"),
+            preview_images,
+            every=config.eval.tensorboard_images_every,
+            names=(
+                valid_split.first_names(len(preview_images))
+                if isinstance(valid_split, ShardedSplit)
+                else valid_split.names[: len(preview_images)]
+            ),
+        ),
+    ]
+
+
 def train_and_evaluate(config, workdir):
     import keras
 
-    from mmu_tf.callbacks import (
-        BestCheckpoint,
-        LastCheckpoint,
-        MaskImages,
-        StopOnNonFiniteLoss,
-        TrainingBackup,
-    )
-    from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
-    from mmu_tf.data.shards import ShardedSplit
-    from mmu_tf.distribution import build_strategy, in_multi_worker_mode, split_cpu, synchronize_batch_norm
+    from mmu_tf.callbacks import TrainingBackup
+    from mmu_tf.data.pipeline import evaluation_dataset
+    from mmu_tf.distribution import build_strategy, split_cpu, synchronize_batch_norm
     from mmu_tf.models import build_model, method_class
     from mmu_tf.optimization import build_optimizer
     from mmu_tf.precision import set_precision
+    from mmu_tf.resume import check_resumable, truncate_history
 
     split_cpu(config.cpu_devices)  # before TensorFlow creates its devices
     # MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
@@ -214,7 +229,13 @@ def train_and_evaluate(config, workdir):
     backup = TrainingBackup.read_state(backup_folder)
     if backup is not None or os.path.isfile(os.path.join(checkpoints, "best.keras")):
         # Before anything is written: a workdir holding results is only resumed with its own settings.
-        _check_resumable(config, workdir)
+        from configs import common
+
+        check_resumable(
+            json.loads(config.to_json_best_effort()),
+            workdir,
+            json.loads(common.base_config().to_json_best_effort()),
+        )
     if backup is not None:
         if backup["epoch"] >= config.epochs and os.path.isfile(finished_path):
             fewer = f" (--config.epochs={config.epochs} asks for fewer)" if backup["epoch"] > config.epochs else ""
@@ -242,36 +263,9 @@ def train_and_evaluate(config, workdir):
         + f". Precision policy: {policy}."
     )
 
-    # Endless, and indexed by epoch: a resumed run gets the batches it would have had.
     with_masks = method_class(config.method.name).needs_masks
 
-    def workers_training_data(context):
-        # Each worker reads its own share of every epoch (its shard files when
-        # streaming), batched per replica.
-        print(
-            f"Worker {context.input_pipeline_id} of {context.num_input_pipelines} reads its share of the training data."
-        )
-        return training_dataset(
-            train_split,
-            config.data,
-            context.get_per_replica_batch_size(config.batch_size),
-            config.seed,
-            with_masks=with_masks,
-            initial_epoch=initial_epoch,
-            workers=(context.num_input_pipelines, context.input_pipeline_id),
-        )
-
-    if in_multi_worker_mode(strategy):
-        if config.batch_size % strategy.num_replicas_in_sync:
-            raise ValueError(
-                f"--config.batch_size={config.batch_size} must be a multiple of the "
-                f"{strategy.num_replicas_in_sync} replicas of --config.distribution=multi_worker"
-            )
-        train_data = strategy.distribute_datasets_from_function(workers_training_data)
-    else:
-        train_data = training_dataset(
-            train_split, config.data, config.batch_size, config.seed, with_masks=with_masks, initial_epoch=initial_epoch
-        )
+    train_data = training_data(config, strategy, train_split, with_masks, initial_epoch)
     valid_data = evaluation_dataset(valid_split, config.data, config.eval.batch_size, with_masks=with_masks)
     steps_per_epoch = -(-len(train_split) // config.batch_size)
     with strategy.scope():
@@ -289,39 +283,9 @@ def train_and_evaluate(config, workdir):
             state = model.training_state()
             state = f" ({state})" if state else ""
             print(f"Resuming {workdir} at epoch {initial_epoch + 1}/{config.epochs} from its backup{state}.")
-            _truncate_history(os.path.join(workdir, "history.csv"), initial_epoch)
+            truncate_history(os.path.join(workdir, "history.csv"), initial_epoch)
 
-    preview_images = [
-        (batch[0].numpy() * 255).round().astype("uint8")[0] for batch in valid_data.unbatch().batch(1).take(4)
-    ]
-    schedules = model.training_callbacks(config.method)
-    best_checkpoint = BestCheckpoint(
-        os.path.join(checkpoints, "best.keras"),
-        monitor=model.selection_metric,
-        best=backup.get("best", float("-inf")) if backup else float("-inf"),
-    )
-    callbacks = [
-        StopOnNonFiniteLoss(),
-        # Checkpoints first: they must save the sigma and t this epoch used,
-        # before the schedules below move them on.
-        best_checkpoint,
-        LastCheckpoint(os.path.join(checkpoints, "last.keras")),
-        *schedules,
-        # After the schedules: the backup holds the t and sigma the next epoch starts with.
-        TrainingBackup(backup_folder, best_checkpoint),
-        keras.callbacks.CSVLogger(os.path.join(workdir, "history.csv"), append=backup is not None),
-        keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), write_graph=False),
-        MaskImages(
-            os.path.join(workdir, "tensorboard"),
-            preview_images,
-            every=config.eval.tensorboard_images_every,
-            names=(
-                valid_split.first_names(len(preview_images))
-                if isinstance(valid_split, ShardedSplit)
-                else valid_split.names[: len(preview_images)]
-            ),
-        ),
-    ]
+    callbacks = run_callbacks(config, workdir, model, valid_split, valid_data, backup)
     if initial_epoch < config.epochs:
         model.fit(
             train_data,
@@ -362,7 +326,6 @@ def evaluate_workdir(config, workdir, split_name=None, splits=None):
             model,
             split,
             config.data,
-            config.eval.batch_size,
             workdir,
             f1_rule=config.data.f1_rule,
             num_overlays=config.eval.num_overlays,

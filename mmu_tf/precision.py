@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
+PRECISIONS = ("auto", *POLICIES)
 
 
 @functools.lru_cache(maxsize=1)

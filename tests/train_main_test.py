@@ -160,14 +160,16 @@ def test_a_baseline_method_trains_and_evaluates_through_the_same_command(tmp_pat
 
 
 def test_a_field_added_to_the_code_after_a_run_started_does_not_block_its_resume():
-    import train_main
+    from configs import common
+    from mmu_tf.resume import changed_fields
 
+    defaults = json.loads(common.base_config().to_json_best_effort())
     saved = {"epochs": 3, "optimizer": {"learning_rate": 0.1}}
-    assert train_main.changed_fields(
-        saved, {"epochs": 5, "optimizer": {"learning_rate": 0.1, "global_clipnorm": 0.0}}
+    assert changed_fields(
+        saved, {"epochs": 5, "optimizer": {"learning_rate": 0.1, "global_clipnorm": 0.0}}, defaults
     ) == ["epochs: 3 -> 5"]
-    assert train_main.changed_fields(
-        saved, {"epochs": 3, "optimizer": {"learning_rate": 0.1, "global_clipnorm": 1.0}}
+    assert changed_fields(
+        saved, {"epochs": 3, "optimizer": {"learning_rate": 0.1, "global_clipnorm": 1.0}}, defaults
     ) == ["optimizer.global_clipnorm: None -> 1.0"]
 
 

@@ -8,6 +8,8 @@ driven by a per-example seed, so a run is repeatable from its seed.
 
 import tensorflow as tf
 
+RESIZE_MODES = ("short_side", "fixed", "none")
+
 
 def resized_shape(height, width, mode, short_side=None, image_size=None):
     """The (height, width) an image of size (height, width) is resized to.
