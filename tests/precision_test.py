@@ -28,14 +28,39 @@ POLICIES = {"bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 SIXTEEN_BIT_TYPES = (tf.bfloat16, tf.float16)
 
 
-@pytest.fixture(scope="module", params=sorted(POLICIES))
-def sixteen_bit_workdir(request, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"run_{request.param}")
+def _train(precision, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp(f"run_{precision}")
     # One epoch of 2 steps (8 images, batch 4); the later flag overrides TINY_RUN's pinned float32.
-    arguments = [*TINY_RUN, f"--workdir={workdir}", "--config.epochs=1", f"--config.precision={request.param}"]
+    arguments = [*TINY_RUN, f"--workdir={workdir}", "--config.epochs=1", f"--config.precision={precision}"]
     result = run_module(arguments)
     assert result.returncode == 0, result.stderr[-3000:]
-    return request.param, str(workdir), result.stdout
+    return precision, str(workdir), result.stdout
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`trained(precision)`: a workdir trained under that policy, once per module."""
+    runs = {}
+
+    def get(precision):
+        if precision not in runs:
+            runs[precision] = _train(precision, tmp_path_factory)
+        return runs[precision]
+
+    return get
+
+
+@pytest.fixture(scope="module", params=sorted(POLICIES))
+def sixteen_bit_workdir(request, trained):
+    """A workdir trained under each 16-bit policy."""
+    return trained(request.param)
+
+
+@pytest.fixture(scope="module")
+def bfloat16_workdir(trained):
+    """The bfloat16 workdir for the export and predict tests: once rebuilt in float32 (tested for both
+    policies above), a float16 model goes through the same export and predict code."""
+    return trained("bfloat16")
 
 
 def _images():
@@ -76,8 +101,8 @@ def _graph_dtypes(concrete_function):
     return {output.dtype for operation in concrete_function.graph.get_operations() for output in operation.outputs}
 
 
-def test_the_saved_model_is_a_float32_graph_matching_the_rebuild(sixteen_bit_workdir, tmp_path):
-    _, workdir, _ = sixteen_bit_workdir
+def test_the_saved_model_is_a_float32_graph_matching_the_rebuild(bfloat16_workdir, tmp_path):
+    _, workdir, _ = bfloat16_workdir
     model, data_config = load_workdir(workdir)
     path = export_saved_model(Predictor.from_data_config(model, data_config), str(tmp_path / "model"))
     loaded = tf.saved_model.load(path)
@@ -90,10 +115,10 @@ def test_the_saved_model_is_a_float32_graph_matching_the_rebuild(sixteen_bit_wor
     np.testing.assert_allclose(served["mask"].numpy(), expected["mask"].numpy(), atol=1e-4)
 
 
-def test_the_tflite_model_runs_with_builtin_ops_and_matches_the_rebuild(sixteen_bit_workdir, tmp_path):
+def test_the_tflite_model_runs_with_builtin_ops_and_matches_the_rebuild(bfloat16_workdir, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
-    _, workdir, _ = sixteen_bit_workdir
+    _, workdir, _ = bfloat16_workdir
     model, data_config = load_workdir(workdir)
     path = tmp_path / "model.tflite"
     export_tflite(Predictor.from_data_config(model, data_config), str(path))
@@ -107,8 +132,8 @@ def test_the_tflite_model_runs_with_builtin_ops_and_matches_the_rebuild(sixteen_
     np.testing.assert_allclose(served["mask"], expected["mask"].numpy(), atol=1e-3)
 
 
-def test_predict_runs_on_the_16_bit_workdir(sixteen_bit_workdir, tmp_path):
-    _, workdir, _ = sixteen_bit_workdir
+def test_predict_runs_on_the_16_bit_workdir(bfloat16_workdir, tmp_path):
+    _, workdir, _ = bfloat16_workdir
     for index, image in enumerate(_images()):
         cv2.imwrite(str(tmp_path / f"tile_{index}.png"), (image[..., ::-1] * 255).astype(np.uint8))
     output = tmp_path / "out"
