@@ -19,12 +19,16 @@ images = rng.random((4, 64, 64, 3)).astype("float32")
 labels = np.array([0, 1, 0, 1])
 dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
 
-def make(strategy, weights=None, **settings):
+def make(strategy, weights=None, batch_norm="synchronized", **settings):
     with strategy.scope():
         keras.utils.set_random_seed(0)
         model = MaxMinModel(build_backbone("resnet18"), 2, wildcat={"dropout": 0.0}, **settings)
         model(images[:1])
         changed = synchronize_batch_norm(model)
+        if batch_norm == "frozen":
+            for layer in model.backbone._flatten_layers():
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.trainable = False
         if weights is not None:
             model.set_weights(weights)
         model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))
@@ -32,24 +36,30 @@ def make(strategy, weights=None, **settings):
 
 mirrored_strategy = build_strategy("mirrored")
 assert mirrored_strategy.num_replicas_in_sync == 2, mirrored_strategy.num_replicas_in_sync
-# The classification terms (M on X, C on X+ through the mask). With the size and
-# background terms the two differ by up to 1e-4 after one step: the min-max
-# normalisation of a random-init map (a range near 0) amplifies float32
-# summation-order differences (measured once; not asserted, to keep the suite short).
-cases = [
-    (dict(background="none", size_constraint=False), ("loss", "localizer_ce", "foreground_ce"), 1e-5),
-]
-for settings, keys, tolerance in cases:
-    single, _ = make(tf.distribute.get_strategy(), **settings)
-    mirrored, changed = make(mirrored_strategy, single.get_weights(), **settings)
+# The classification terms (M on X, C on X+ through the mask).
+settings = dict(background="none", size_constraint=False)
+for batch_norm, update_tolerance in [("frozen", 1e-5), ("synchronized", 0.1)]:
+    single, _ = make(tf.distribute.get_strategy(), batch_norm=batch_norm, **settings)
+    initial = single.get_weights()
+    mirrored, changed = make(mirrored_strategy, initial, batch_norm=batch_norm, **settings)
     assert changed > 10, changed
     single_logs = single.fit(dataset, epochs=1, verbose=0).history  # one step
     mirrored_logs = mirrored.fit(dataset, epochs=1, verbose=0).history
-    for key in keys:
-        np.testing.assert_allclose(mirrored_logs[key], single_logs[key], rtol=tolerance, atol=tolerance, err_msg=key)
-    for expected, actual in zip(single.get_weights(), mirrored.get_weights()):
-        np.testing.assert_allclose(actual, expected, rtol=tolerance, atol=tolerance)
-    print("MATCH", settings, single_logs["loss"], mirrored_logs["loss"])
+    # Per-replica batch statistics miss the loss by 1.4 % here: synchronised ones must match it.
+    for key in ("loss", "localizer_ce", "foreground_ce"):
+        np.testing.assert_allclose(mirrored_logs[key], single_logs[key], rtol=1e-5, atol=1e-5, err_msg=key)
+    # The update of each weight, relative to its size. With frozen batch normalisation it is
+    # the same to float32 rounding (the replica loss scaling and the gradient all-reduce).
+    # With synchronised statistics Keras computes the variance as E[x^2] - E[x]^2, which on
+    # the near-constant channels of a random network on 64-pixel images loses digits that
+    # 1 / sqrt(variance + epsilon) then amplifies: measured 4.9 % at worst, not a wrong step.
+    worst = 0.0
+    for start, expected, actual in zip(initial, single.get_weights(), mirrored.get_weights()):
+        step = np.linalg.norm(expected - start)
+        if step > 0:
+            worst = max(worst, np.linalg.norm(actual - expected) / step)
+    assert worst < update_tolerance, (batch_norm, worst)
+    print("MATCH", batch_norm, single_logs["loss"], mirrored_logs["loss"], worst)
 """
 
 
@@ -58,7 +68,7 @@ def test_two_replica_mirrored_training_matches_one_device_on_the_global_batch():
         [sys.executable, "-c", MIRRORED_VS_SINGLE], cwd=REPO, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    assert result.stdout.count("MATCH") == 1
+    assert result.stdout.count("MATCH") == 2
 
 
 def _free_ports(count):

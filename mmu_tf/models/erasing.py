@@ -26,7 +26,7 @@ def erase_top_region(normalized_images, heat_map, erase_fraction=0.2):
     [[False, False], [True, True]]
     """
     region = tf.cast(heat_map, tf.float32) >= 1.0 - erase_fraction
-    erased = tf.where(region[..., None], tf.zeros_like(normalized_images), normalized_images)
+    erased = tf.where(tf.expand_dims(region, -1), tf.zeros_like(normalized_images), normalized_images)
     return erased, region
 
 
