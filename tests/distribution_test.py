@@ -22,7 +22,7 @@ dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
 def make(strategy, weights=None, batch_norm="synchronized", **settings):
     with strategy.scope():
         keras.utils.set_random_seed(0)
-        model = MaxMinModel(build_backbone("resnet18"), 2, wildcat={"dropout": 0.0}, **settings)
+        model = MaxMinModel(build_backbone("resnet10"), 2, wildcat={"dropout": 0.0}, **settings)
         model(images[:1])
         changed = synchronize_batch_norm(model)
         if batch_norm == "frozen":

@@ -1,5 +1,6 @@
 """The reproduction command: budget and run selection, the per-run flags, the tables and figures end to end."""
 
+import json
 import os
 
 import numpy as np
@@ -82,6 +83,7 @@ def test_reproduce_trains_scores_and_tabulates_then_skips_what_is_done(tmp_path)
         "--config.data.num_images.valid=4",
         "--figure_images=2",
         "--timing_images=2",
+        "--config.model.backbone=resnet10",
     ]
     result = run_module(arguments, module="mmu_tf.reproduce")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -95,6 +97,11 @@ def test_reproduce_trains_scores_and_tabulates_then_skips_what_is_done(tmp_path)
         assert os.path.isfile(os.path.join(workdir, name)), name
     assert os.path.isfile(os.path.join(workdir, "cam_max", "metrics", "valid.json"))
     assert not os.path.isfile(os.path.join(workdir, "cam_max", "metrics", "train.json"))  # only --split is scored
+    # A baseline goes through train_main like Max-Min, without Max-Min's schedules.
+    with open(os.path.join(workdir, "cam_max", "metrics", "valid.json")) as handle:
+        assert json.load(handle)["num_images"] == 4
+    with open(os.path.join(workdir, "cam_max", "history.csv")) as handle:
+        assert "sigma" not in handle.readline()
     again = run_module(arguments, module="mmu_tf.reproduce")
     assert again.returncode == 0 and again.stdout.count("done already, skipped") == 2
     bad = run_module([f"--workdir={workdir}", "--methods=nonsense"], module="mmu_tf.reproduce")
