@@ -10,7 +10,6 @@ import numpy as np
 import tensorflow as tf
 
 from mmu_tf.evaluation.visualize import overlay_panel
-from mmu_tf.models.schedules import AnnealVariable  # noqa: F401  (the schedules live with the models)
 
 
 class BestCheckpoint(keras.callbacks.Callback):

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from mmu_tf.callbacks import (
-    AnnealVariable,
     BestCheckpoint,
     LastCheckpoint,
     NonFiniteLossError,
     StopOnNonFiniteLoss,
     TrainingBackup,
 )
+from mmu_tf.models.schedules import AnnealVariable
 from mmu_tf.optimization import StepDecay
 
 

@@ -8,6 +8,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# ResNet-10 traces in two thirds of ResNet-18's time: the backbone of the tests that train
+# (ResNet-18 itself is tested in tests/models/ and tests/layers/).
+TEST_BACKBONE = "resnet10"
+
 # A tiny end-to-end run on generated 64x64 images, shared by the CLI and export tests.
 # float32 pinned: these tests compare two computations (Keras against an export, streamed
 # against in-memory scoring, two workers' weights) within float32 tolerances, and `auto`
@@ -15,8 +19,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY_RUN = [
     "--config=configs/demo.py",
     "--config.precision=float32",
-    # ResNet-10 traces in two thirds of ResNet-18's time; ResNet-18 itself is tested in tests/models/.
-    "--config.model.backbone=resnet10",
+    f"--config.model.backbone={TEST_BACKBONE}",
     "--config.epochs=2",
     "--config.batch_size=4",
     "--config.data.synthetic_size=64",
@@ -26,6 +29,9 @@ TINY_RUN = [
     "--config.eval.num_overlays=2",
     "--config.eval.tensorboard_images_every=1",
 ]
+
+# The settings of the session's `trained_workdir` (EEM background).
+TRAINED_WORKDIR_RUN = [*TINY_RUN, "--config.method.background=eem"]
 
 
 def run_module(arguments, module=None):
@@ -41,6 +47,6 @@ def run_module(arguments, module=None):
 def trained_workdir(tmp_path_factory):
     """A workdir trained by the CLI (EEM background), and the completed process."""
     workdir = str(tmp_path_factory.mktemp("run"))
-    result = run_module([*TINY_RUN, f"--workdir={workdir}", "--config.method.background=eem"])
+    result = run_module([*TRAINED_WORKDIR_RUN, f"--workdir={workdir}"])
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir, result

@@ -22,13 +22,10 @@ dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4)
 def make(strategy, weights=None, batch_norm="synchronized", **settings):
     with strategy.scope():
         keras.utils.set_random_seed(0)
-        model = MaxMinModel(build_backbone("resnet10"), 2, wildcat={"dropout": 0.0}, **settings)
+        backbone = build_backbone("resnet10", frozen_batch_norm=batch_norm == "frozen")
+        model = MaxMinModel(backbone, 2, wildcat={"dropout": 0.0}, **settings)
         model(images[:1])
         changed = synchronize_batch_norm(model)
-        if batch_norm == "frozen":
-            for layer in model.backbone._flatten_layers():
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.trainable = False
         if weights is not None:
             model.set_weights(weights)
         model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9))

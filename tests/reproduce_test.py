@@ -9,7 +9,7 @@ import pytest
 from configs import demo, glas
 from mmu_tf import reproduce
 from mmu_tf.evaluation import figures
-from tests.conftest import run_module
+from tests.conftest import TEST_BACKBONE, run_module
 
 
 def test_parse_budget_reads_epochs_and_size_and_names_the_flag_on_bad_input():
@@ -83,7 +83,7 @@ def test_reproduce_trains_scores_and_tabulates_then_skips_what_is_done(tmp_path)
         "--config.data.num_images.valid=4",
         "--figure_images=2",
         "--timing_images=2",
-        "--config.model.backbone=resnet10",
+        f"--config.model.backbone={TEST_BACKBONE}",
     ]
     result = run_module(arguments, module="mmu_tf.reproduce")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import TINY_RUN as TINY
-from tests.conftest import run_module
+from tests.conftest import TRAINED_WORKDIR_RUN, run_module
 
 
 def _run(*arguments):
@@ -91,8 +91,8 @@ def test_a_workdir_is_not_resumed_with_other_settings(trained_workdir):
 
 
 # Long enough epochs (6 steps) that a kill usually lands inside one.
-# The settings of the session's `trained_workdir` (tests/conftest.py), which is the uninterrupted reference.
-RESUMABLE = [*TINY, "--config.method.background=eem"]
+# The session's `trained_workdir` is the uninterrupted reference of the resume test.
+RESUMABLE = TRAINED_WORKDIR_RUN
 
 
 def _history_epochs(workdir):

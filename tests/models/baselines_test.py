@@ -8,6 +8,7 @@ import tensorflow as tf
 from configs import demo
 from mmu_tf.models import METHODS, ClassActivationModel, DeepMilModel, GradCamModel, build_backbone, build_model
 from mmu_tf.models.weakly_supervised import normalized_map
+from tests.conftest import TEST_BACKBONE
 
 BASELINES = [name for name in METHODS if name != "maxmin"]
 
@@ -23,11 +24,17 @@ def test_normalized_map_by_hand():
     assert np.all(normalized_map(np.ones((1, 3, 3), "float32"), (6, 6)).numpy() == 0.0)
 
 
+def _demo_config(method_name):
+    """The embedded demo's config for `method_name`, on the tests' backbone."""
+    config = demo.get_config()
+    config.model.backbone = TEST_BACKBONE
+    config.method.name = method_name
+    return config
+
+
 @pytest.mark.parametrize("name", BASELINES)
 def test_every_baseline_gives_probabilities_and_a_mask_and_round_trips(name, tmp_path):
-    config = demo.get_config()
-    config.model.backbone = "resnet10"  # the end-to-end tests' backbone (tests/conftest.py)
-    config.method.name = name
+    config = _demo_config(name)
     keras.utils.set_random_seed(0)
     model = build_model(config, ["benign", "malignant"])
     images = _images()
@@ -45,7 +52,7 @@ def test_every_baseline_gives_probabilities_and_a_mask_and_round_trips(name, tmp
 
 def test_cam_mask_is_the_predicted_class_map_normalised():
     keras.utils.set_random_seed(0)
-    model = ClassActivationModel(build_backbone("resnet10"), 2, pooling="max")
+    model = ClassActivationModel(build_backbone(TEST_BACKBONE), 2, pooling="max")
     images = _images()
     outputs = model(images)
     maps = model.class_maps(model.backbone(model.normalization(images))).numpy()
@@ -61,7 +68,7 @@ def test_grad_cam_of_a_gap_classifier_is_the_rectified_bias_free_cam():
     # With global average pooling and a 1x1 conv, d s_c / d F_k = W_kc / (h w) everywhere,
     # so Grad-CAM = ReLU(A_c - b_c) / (h w): normalised, ReLU(A_c - b_c) min-max scaled.
     keras.utils.set_random_seed(1)
-    model = GradCamModel(build_backbone("resnet10"), 2)
+    model = GradCamModel(build_backbone(TEST_BACKBONE), 2)
     images = _images(seed=1)
     outputs = model(images)
     features = model.backbone(model.normalization(images)).numpy()
@@ -76,7 +83,7 @@ def test_grad_cam_of_a_gap_classifier_is_the_rectified_bias_free_cam():
 
 def test_deep_mil_attention_is_a_distribution_over_the_cells():
     keras.utils.set_random_seed(0)
-    model = DeepMilModel(build_backbone("resnet10"), 2, embedding_size=32, attention_size=16)
+    model = DeepMilModel(build_backbone(TEST_BACKBONE), 2, embedding_size=32, attention_size=16)
     scores, attention = model.scores_and_map(model.normalization(_images(size=96)))
     assert scores.shape == (2, 2) and attention.shape == (2, 3, 3)
     np.testing.assert_allclose(attention.numpy().sum(axis=(1, 2)), 1.0, atol=1e-5)
@@ -86,9 +93,7 @@ def test_a_baseline_fit_lowers_its_loss():
     from mmu_tf.data.pipeline import training_dataset
     from mmu_tf.data.synthetic import make_synthetic_split
 
-    config = demo.get_config()
-    config.model.backbone = "resnet10"  # the end-to-end tests' backbone (tests/conftest.py)
-    config.method.name = "cam_avg"
+    config = _demo_config("cam_avg")
     keras.utils.set_random_seed(0)
     split = make_synthetic_split("train", 16, image_size=64, seed=0)
     data = training_dataset(split, config.data, batch_size=8, seed=0, epochs=1)
@@ -117,7 +122,7 @@ def test_erase_model_trains_on_the_image_erased_where_its_true_class_map_peaks()
     from mmu_tf.models.weakly_supervised import normalized_map
 
     keras.utils.set_random_seed(0)
-    model = ErasingModel(build_backbone("resnet10"), 2, wildcat={"dropout": 0.0})
+    model = ErasingModel(build_backbone(TEST_BACKBONE), 2, wildcat={"dropout": 0.0})
     images = _images(size=96)
     labels = np.array([0, 1])
     normalized = model.normalization(images)
@@ -151,7 +156,7 @@ def test_pn_penalty_is_zero_when_the_segmentation_obeys_presence_and_absence():
     from mmu_tf.losses import size_penalty
     from mmu_tf.models import PresenceConstraintModel
 
-    model = PresenceConstraintModel(build_backbone("resnet10"), 2)
+    model = PresenceConstraintModel(build_backbone(TEST_BACKBONE), 2)
     # 2x2 cells over a 4x4 image (4 pixels per cell): class 1 holds every cell, class 0 none.
     segmentation = np.zeros((1, 2, 2, 2), "float32")
     segmentation[..., 1] = 1.0
@@ -179,9 +184,7 @@ def test_new_baselines_train_a_few_steps_on_the_embedded_data(name):
     from mmu_tf.data.synthetic import make_synthetic_split
     from mmu_tf.models import method_class
 
-    config = demo.get_config()
-    config.model.backbone = "resnet10"  # the end-to-end tests' backbone (tests/conftest.py)
-    config.method.name = name
+    config = _demo_config(name)
     keras.utils.set_random_seed(0)
     split = make_synthetic_split("train", 8, image_size=64, seed=0)
     data = training_dataset(split, config.data, 4, seed=0, with_masks=method_class(name).needs_masks, epochs=1)

@@ -6,13 +6,14 @@ import tensorflow as tf
 from mmu_tf.data.synthetic import make_synthetic_split
 from mmu_tf.models import MaxMinModel, build_backbone
 from mmu_tf.optimization import StepDecay
+from tests.conftest import TEST_BACKBONE
 
 
 def _model(**kwargs):
     keras.utils.set_random_seed(0)
     settings = dict(num_classes=2, class_names=["benign", "malignant"], wildcat={"dropout": 0.0})
     settings.update(kwargs)
-    return MaxMinModel(build_backbone("resnet10"), **settings)
+    return MaxMinModel(build_backbone(TEST_BACKBONE), **settings)
 
 
 def _images(count=4, size=64, seed=0):
@@ -110,7 +111,7 @@ def test_train_step_under_bfloat16_keeps_losses_float32():
 
 
 def test_invalid_arguments_are_rejected():
-    backbone = build_backbone("resnet10")
+    backbone = build_backbone(TEST_BACKBONE)
     with pytest.raises(ValueError, match="`background` must be one of"):
         MaxMinModel(backbone, num_classes=2, background="kl")
     with pytest.raises(ValueError, match="`class_names` must have 2 names"):
@@ -124,7 +125,7 @@ def test_head_learning_rate_multiplier_scales_only_the_heads_steps():
     for multiplier in (1.0, 10.0):
         keras.utils.set_random_seed(0)
         model = MaxMinModel(
-            build_backbone("resnet10"), 2, wildcat={"dropout": 0.0}, head_learning_rate_multiplier=multiplier
+            build_backbone(TEST_BACKBONE), 2, wildcat={"dropout": 0.0}, head_learning_rate_multiplier=multiplier
         )
         model(images[:1])
         model.compile(optimizer=keras.optimizers.SGD(1e-3))  # plain SGD: the step is lr x gradient
