@@ -55,12 +55,8 @@ class ServingModule(tf.Module):
     def _serve_bytes(self, encoded_images):
         # Sizes come from the headers (checked against the limit before any decoding); masks
         # of a batch are padded to its largest image, so the output stays one tensor.
-        sizes = check_encoded_images(encoded_images, self.predictor.max_image_pixels)
+        encoded_images, sizes = check_encoded_images(encoded_images, self.predictor.max_image_pixels)
         padded_size = tf.reduce_max(sizes, axis=0)
-        # The decoding loop reads the images only after the checks: a lowered loop starts each
-        # body op when its own inputs are ready, so a captured `sizes` alone does not order them.
-        with tf.control_dependencies([sizes]):
-            encoded_images = tf.identity(encoded_images)
 
         def predict_one(encoded):
             image = tf.io.decode_image(encoded, channels=3, expand_animations=False, dtype=tf.uint8)

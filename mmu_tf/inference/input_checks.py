@@ -90,11 +90,13 @@ def encoded_image_size(encoded):
 
 
 def check_encoded_images(encoded_images, max_image_pixels):
-    """Graph-side checks of a batch of encoded images; returns their `(height, width)` sizes [N, 2] int32.
+    """Graph-side checks of a batch of encoded images; returns `(encoded_images, sizes)` once they pass.
 
     Fails the call, naming the request's image index, for an empty batch, a
     file that is not a PNG, JPEG, BMP or GIF, and an image whose header
     declares more than `max_image_pixels` pixels; nothing is decoded here.
+    Both outputs depend on the checks, so whatever decodes the returned
+    images runs after them (`sizes`: their `(height, width)`, [N, 2] int32).
     """
     count = tf.shape(encoded_images)[0]
     not_empty = tf.debugging.Assert(count >= 1, ["images: the request holds no image"])
@@ -123,7 +125,9 @@ def check_encoded_images(encoded_images, max_image_pixels):
         ),
     ]
     with tf.control_dependencies(checks):
-        return tf.cast(tf.identity(sizes), tf.int32)
+        # The images too, not only the sizes: a lowered decoding loop starts each body op when its
+        # own inputs are ready, so a tensor merely captured by the loop would not order them.
+        return tf.identity(encoded_images), tf.cast(tf.identity(sizes), tf.int32)
 
 
 def check_float_images_numpy(images, max_image_pixels):
