@@ -1,5 +1,6 @@
 """tools.compare_workdirs on two hand-written workdirs: identical, then one value and one pixel changed."""
 
+import doctest
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import sys
 import cv2
 import numpy as np
 
+import tools.compare_workdirs
 from tools.compare_workdirs import compare_history, compare_metrics, compare_overlays, flatten
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,6 +30,11 @@ def _write_workdir(folder):
 def _run(first, second):
     command = [sys.executable, "-m", "tools.compare_workdirs", f"--first={first}", f"--second={second}"]
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+
+
+def test_docstring_examples_run():
+    # tools/ is outside the doctest paths of pytest.ini (it holds scripts, not library code).
+    assert doctest.testmod(tools.compare_workdirs) == (0, 1)  # (failed, attempted)
 
 
 def test_flatten_names_every_leaf():
