@@ -25,7 +25,7 @@ def test_glas_lite0_is_the_papers_protocol_on_the_offline_imagenet_backbone():
     from configs import glas, glas_lite0
 
     paper, lite0 = glas.get_config(), glas_lite0.get_config()
-    assert lite0.model.pretrained == "efficientnet_lite0_imagenet" and lite0.epochs == 20
+    assert lite0.model.pretrained == "efficientnet_lite0_imagenet" and lite0.epochs == 60
     assert lite0.method.to_dict() == paper.method.to_dict()
     assert lite0.optimizer.to_dict() == paper.optimizer.to_dict()
     assert lite0.data.to_dict() == paper.data.to_dict()
