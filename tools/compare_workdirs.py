@@ -10,8 +10,10 @@ same config with the same `--config.seed` on both versions of the code (with
 - metrics/<split>.json: the largest absolute difference over every number in
   the file (per-image entries included), keys present in one file only, and
   text values that differ;
-- overlays: how many pictures are pixel-identical, and the largest pixel
-  difference.
+- overlays: how many pictures are pixel-identical, the largest pixel
+  difference, and how many are in one workdir only (or of other sizes).
+
+A metrics file or picture that only one workdir holds counts as a difference.
 
 Exits 0 when everything is identical, 1 when anything differs, 2 on a bad
 workdir (one line naming it).
@@ -55,16 +57,18 @@ def _is_number(value):
 
 
 def compare_history(first, second):
-    """(epochs of each, largest |difference| over the values both logged)."""
-    rows = []
+    """(epochs of each, largest |difference| over the values both logged, columns logged by one only)."""
+    rows, columns = [], []
     for workdir in (first, second):
         with open(os.path.join(workdir, "history.csv")) as handle:
-            rows.append(list(csv.DictReader(handle)))
+            reader = csv.DictReader(handle)
+            rows.append(list(reader))
+            columns.append(set(reader.fieldnames or ()))
     largest = 0.0
     for row_first, row_second in zip(*rows):
-        for key in row_first.keys() & row_second.keys():
+        for key in columns[0] & columns[1]:
             largest = max(largest, abs(float(row_first[key]) - float(row_second[key])))
-    return len(rows[0]), len(rows[1]), largest
+    return len(rows[0]), len(rows[1]), largest, len(columns[0] ^ columns[1])
 
 
 def compare_metrics(first_file, second_file):
@@ -87,26 +91,31 @@ def compare_metrics(first_file, second_file):
     }
 
 
+def relative_files(folder):
+    """The paths of every file under `folder`, relative to it (empty when it does not exist)."""
+    return {
+        os.path.relpath(os.path.join(parent, name), folder) for parent, _, names in os.walk(folder) for name in names
+    }
+
+
 def compare_overlays(first, second):
-    """(pictures compared, pixel-identical, largest pixel difference, pictures missing from --second)."""
-    compared = identical = largest = missing = 0
-    first_root = os.path.join(first, "overlays")
-    for folder, _, files in os.walk(first_root):
-        for name in sorted(files):
-            first_path = os.path.join(folder, name)
-            second_path = os.path.join(second, "overlays", os.path.relpath(first_path, first_root))
-            first_image = cv2.imread(first_path)
-            if first_image is None:
-                continue
-            second_image = cv2.imread(second_path) if os.path.exists(second_path) else None
-            if second_image is None or second_image.shape != first_image.shape:
-                missing += 1
-                continue
-            difference = int(np.abs(first_image.astype(np.int32) - second_image.astype(np.int32)).max())
-            compared += 1
-            identical += difference == 0
-            largest = max(largest, difference)
-    return compared, identical, largest, missing
+    """(pictures compared, pixel-identical, largest pixel difference, unmatched).
+
+    Unmatched: pictures in one workdir only, unreadable, or of different sizes.
+    """
+    compared = identical = largest = unmatched = 0
+    roots = [os.path.join(workdir, "overlays") for workdir in (first, second)]
+    names = [relative_files(root) for root in roots]
+    for name in sorted(names[0] | names[1]):
+        images = [cv2.imread(os.path.join(root, name)) if name in found else None for root, found in zip(roots, names)]
+        if images[0] is None or images[1] is None or images[0].shape != images[1].shape:
+            unmatched += 1
+            continue
+        difference = int(np.abs(images[0].astype(np.int32) - images[1].astype(np.int32)).max())
+        compared += 1
+        identical += difference == 0
+        largest = max(largest, difference)
+    return compared, identical, largest, unmatched
 
 
 def main(argv):
@@ -117,17 +126,20 @@ def main(argv):
             print(f"error: {flag}={workdir} has no history.csv: not a train_main.py workdir", file=sys.stderr)
             return 2
     same = True
-    epochs_first, epochs_second, largest = compare_history(first, second)
-    same &= epochs_first == epochs_second and largest == 0
-    print(f"history.csv: {epochs_first} vs {epochs_second} epochs, largest difference {largest:.3g}")
-    metrics_folder = os.path.join(first, "metrics")
-    for name in sorted(os.listdir(metrics_folder)) if os.path.isdir(metrics_folder) else []:
-        other = os.path.join(second, "metrics", name)
-        if not os.path.exists(other):
-            print(f"metrics/{name}: missing from --second")
+    epochs_first, epochs_second, largest, one_only = compare_history(first, second)
+    same &= epochs_first == epochs_second and largest == 0 and one_only == 0
+    print(
+        f"history.csv: {epochs_first} vs {epochs_second} epochs, largest difference {largest:.3g}, "
+        f"columns in one file only: {one_only}"
+    )
+    folders = [os.path.join(workdir, "metrics") for workdir in (first, second)]
+    names = [relative_files(folder) for folder in folders]
+    for name in sorted(names[0] | names[1]):
+        if not (name in names[0] and name in names[1]):
+            print(f"metrics/{name}: in one workdir only")
             same = False
             continue
-        result = compare_metrics(os.path.join(metrics_folder, name), other)
+        result = compare_metrics(*(os.path.join(folder, name) for folder in folders))
         same &= result["largest"] == 0 and not result["only_in_one"] and not result["text_differs"]
         print(
             f"metrics/{name}: {result['numbers']} numbers, largest difference {result['largest']:.3g}"
@@ -135,11 +147,11 @@ def main(argv):
             + f", keys in one file only: {len(result['only_in_one'])}"
             + f", text values differing: {len(result['text_differs'])}"
         )
-    compared, identical, largest, missing = compare_overlays(first, second)
-    same &= identical == compared and missing == 0
+    compared, identical, largest, unmatched = compare_overlays(first, second)
+    same &= identical == compared and unmatched == 0
     print(
         f"overlays: {compared} pictures compared, {identical} pixel-identical, "
-        f"largest pixel difference {largest}, missing {missing}"
+        f"largest pixel difference {largest}, in one workdir only or unmatched {unmatched}"
     )
     print("identical" if same else "different")
     return 0 if same else 1

@@ -45,7 +45,7 @@ def test_identical_workdirs_compare_identical(tmp_path):
     first, second = str(tmp_path / "first"), str(tmp_path / "second")
     _write_workdir(first)
     shutil.copytree(first, second)
-    assert compare_history(first, second) == (2, 2, 0.0)
+    assert compare_history(first, second) == (2, 2, 0.0, 0)
     result = compare_metrics(*(os.path.join(folder, "metrics", "valid.json") for folder in (first, second)))
     assert (result["numbers"], result["largest"], result["only_in_one"], result["text_differs"]) == (2, 0.0, [], [])
     assert compare_overlays(first, second) == (1, 1, 0, 0)
@@ -59,7 +59,7 @@ def test_one_changed_value_and_pixel_are_found(tmp_path):
     _write_workdir(first)
     shutil.copytree(first, second)
     with open(os.path.join(second, "history.csv"), "w") as handle:
-        handle.write("epoch,loss,val_loss\n0,1.5,1.25\n1,0.75,0.625\n")
+        handle.write("epoch,loss,val_loss,lr\n0,1.5,1.25,0.1\n1,0.75,0.625,0.1\n")
     metrics = {"split": "test", "f1_foreground": 60.0, "per_image": [{"name": "a", "foreground_auc": 72.5}]}
     with open(os.path.join(second, "metrics", "valid.json"), "w") as handle:
         json.dump(metrics, handle)
@@ -67,13 +67,26 @@ def test_one_changed_value_and_pixel_are_found(tmp_path):
     picture[1, 2] = 103
     cv2.imwrite(os.path.join(second, "overlays", "valid", "a.png"), picture)
 
-    assert compare_history(first, second) == (2, 2, 0.125)
+    assert compare_history(first, second) == (2, 2, 0.125, 1)
     result = compare_metrics(*(os.path.join(folder, "metrics", "valid.json") for folder in (first, second)))
     assert (result["largest"], result["largest_at"]) == (2.5, "per_image[0].foreground_auc")
     assert result["text_differs"] == ["split"]
     assert compare_overlays(first, second) == (1, 0, 3, 0)
     finished = _run(first, second)
     assert finished.returncode == 1
+    assert finished.stdout.strip().splitlines()[-1] == "different"
+
+
+def test_files_that_only_the_second_workdir_holds_are_differences(tmp_path):
+    first, second = str(tmp_path / "first"), str(tmp_path / "second")
+    _write_workdir(first)
+    shutil.copytree(first, second)
+    cv2.imwrite(os.path.join(second, "overlays", "valid", "b.png"), np.zeros((4, 4, 3), np.uint8))
+    shutil.copy(os.path.join(second, "metrics", "valid.json"), os.path.join(second, "metrics", "test.json"))
+    assert compare_overlays(first, second) == (1, 1, 0, 1)
+    finished = _run(first, second)
+    assert finished.returncode == 1
+    assert "metrics/test.json: in one workdir only" in finished.stdout
     assert finished.stdout.strip().splitlines()[-1] == "different"
 
 
