@@ -62,6 +62,8 @@ def base_config():
     config.model.frozen_batch_norm = False
     # 32 (as published) or 16: the last stride-2 stage at stride 1, maps of twice the resolution.
     config.model.output_stride = 32
+    # P5 (the network's output, stride 32) or P4 (cut after the stride-16 stage): the features the heads read.
+    config.model.feature_level = "P5"
     config.model.modalities = 5
     config.model.kmax = 0.3
     config.model.kmin = 0.0

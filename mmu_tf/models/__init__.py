@@ -47,8 +47,15 @@ def build_model(config, class_names):
     common = dict(num_classes=len(class_names), class_names=list(class_names))
     if name == "all_ones":
         return AllOnesModel(**common)
+    feature_level = config.model.get("feature_level", "P5")
+    if name == "unet" and feature_level != "P5":
+        raise ValueError("`model.feature_level` must be 'P5' for U-Net: its decoder reads the whole pyramid")
     backbone = build_backbone(
-        config.model.backbone, config.model.pretrained, config.model.frozen_batch_norm, config.model.output_stride
+        config.model.backbone,
+        config.model.pretrained,
+        config.model.frozen_batch_norm,
+        config.model.output_stride,
+        feature_level,
     )
     # The WILDCAT head's settings live flat in `config.model` (the command-line flags), one dict here.
     wildcat = {key: config.model[key] for key in WILDCAT_DEFAULTS}

@@ -109,7 +109,37 @@ def with_output_stride(backbone, output_stride):
     return rebuilt
 
 
-def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=False, output_stride=32):
+# --config.model.feature_level: the pyramid level the heads read. "P5" is the backbone's own output.
+FEATURE_LEVELS = ("P5", "P4")
+
+
+def at_feature_level(backbone, feature_level):
+    """`backbone` ending at pyramid level `feature_level`: "P5" (stride 32, as is) or "P4" (stride 16).
+
+    For "P4" the network is cut after its stride-16 stage (ResNet's third stage,
+    EfficientNet's fifth), as a functional model sharing the layers and weights
+    up to there; the later stages are dropped. The heads then read 16-pixel
+    cells with the pretrained features of that depth, unlike `with_output_stride`,
+    which runs the last stage at a resolution it was not trained at.
+
+    Example:
+    >>> cut = at_feature_level(build_backbone("resnet18"), "P4")
+    >>> cut(np.zeros((1, 416, 416, 3))).shape
+    TensorShape([1, 26, 26, 256])
+    """
+    if feature_level not in FEATURE_LEVELS:
+        raise ValueError(f"`model.feature_level` must be one of {FEATURE_LEVELS}. Received: {feature_level!r}")
+    if feature_level == "P5":
+        return backbone
+    pyramid = getattr(backbone, "pyramid_outputs", None) or {}
+    if feature_level not in pyramid:
+        raise ValueError(f"`model.feature_level`: this backbone has no pyramid level {feature_level!r}")
+    return keras.Model(backbone.inputs, pyramid[feature_level], name=f"{backbone.name}_{feature_level.lower()}")
+
+
+def build_backbone(
+    architecture="resnet18", pretrained="", frozen_batch_norm=False, output_stride=32, feature_level="P5"
+):
     """Returns a keras-hub backbone taking images of any size, with a `pyramid_outputs` dict (P2..P5).
 
     Args:
@@ -124,6 +154,8 @@ def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=Fal
             or `backbone.save_to_preset`).
         frozen_batch_norm: bool, see `freeze_batch_norm`.
         output_stride: 32 (the network as published) or 16, see `with_output_stride`.
+        feature_level: "P5" (the network's output) or "P4" (cut after its
+            stride-16 stage), see `at_feature_level`.
 
     Example:
     >>> backbone = build_backbone("resnet18")
@@ -151,8 +183,13 @@ def build_backbone(architecture="resnet18", pretrained="", frozen_batch_norm=Fal
         raise ValueError(f"`model.backbone` must be one of {sorted(ARCHITECTURES)}. Received: {architecture!r}")
     else:
         backbone = ARCHITECTURES[architecture]()
+    if feature_level != "P5" and output_stride != 32:
+        raise ValueError(
+            f"`model.feature_level` {feature_level!r} needs `model.output_stride` 32. Received: {output_stride}"
+        )
     backbone = with_output_stride(backbone, output_stride)
     if keras.mixed_precision.global_policy().compute_dtype != "float32":
         # 16-bit activations normalised in one kernel, not through a float32 copy of each map.
         fuse_batch_norm(backbone)
-    return freeze_batch_norm(backbone) if frozen_batch_norm else backbone
+    backbone = freeze_batch_norm(backbone) if frozen_batch_norm else backbone
+    return at_feature_level(backbone, feature_level)

@@ -70,3 +70,49 @@ def test_frozen_batch_norm_keeps_its_statistics_while_training():
     for old, variable in zip(before, batch_norm.weights):
         np.testing.assert_array_equal(old, variable.numpy())
     assert not np.array_equal(convolution, model.backbone.get_layer("stem_conv").kernel.numpy())
+
+
+def test_feature_level_p4_cuts_resnet18_after_its_stride_16_stage():
+    backbone = build_backbone("resnet18", feature_level="P4")
+    assert tuple(backbone(np.zeros((1, 416, 416, 3), "float32")).shape) == (1, 26, 26, 256)
+    # The fourth stage is dropped: 3x3 convs 256->512 and 512->512, a 1x1 shortcut 256->512, then
+    # a block of two 512->512 convs, each with a batch norm of 4 x 512 values: 8,398,848 weights.
+    stage4 = 9 * 256 * 512 + 9 * 512 * 512 + 256 * 512 + 2 * 9 * 512 * 512 + 5 * 4 * 512
+    assert stage4 == 8_398_848
+    assert backbone.count_params() == 11_186_112 - stage4
+
+
+def test_feature_level_p4_keeps_the_pretrained_weights_of_the_stages_it_keeps(tmp_path):
+    full = build_backbone("efficientnet_lite0")
+    full.save_to_preset(str(tmp_path / "preset"))
+    cut = build_backbone(pretrained=str(tmp_path / "preset"), feature_level="P4")
+    images = np.random.default_rng(0).random((1, 64, 64, 3)).astype("float32")
+    expected = keras.Model(full.inputs, full.pyramid_outputs["P4"])(images)
+    assert tuple(expected.shape) == (1, 4, 4, 112)
+    np.testing.assert_array_equal(cut(images).numpy(), expected.numpy())
+
+
+def test_bad_feature_levels_are_clear_errors():
+    with pytest.raises(ValueError, match="must be one of"):
+        build_backbone("resnet18", feature_level="P3")
+    with pytest.raises(ValueError, match="needs `model.output_stride` 32"):
+        build_backbone("resnet18", output_stride=16, feature_level="P4")
+    config = demo.get_config()
+    config.method.name = "unet"
+    config.model.feature_level = "P4"
+    with pytest.raises(ValueError, match="U-Net"):
+        build_model(config, ["benign", "malignant"])
+
+
+def test_max_min_on_p4_features_saves_and_loads_with_the_same_outputs(tmp_path):
+    config = demo.get_config()
+    config.model.backbone = "resnet10"
+    config.model.feature_level = "P4"
+    model = build_model(config, ["benign", "malignant"])
+    images = np.random.default_rng(0).random((1, 64, 64, 3)).astype("float32")
+    outputs = model(images)
+    model.save(str(tmp_path / "model.keras"))
+    loaded = keras.saving.load_model(str(tmp_path / "model.keras"), compile=False)
+    assert tuple(loaded.backbone.output.shape) == (None, None, None, 256)
+    for key in ("probabilities", "mask"):
+        np.testing.assert_array_equal(outputs[key].numpy(), loaded(images)[key].numpy())
