@@ -46,6 +46,11 @@ def define_flags():
     flags.DEFINE_string("fit_split", "train", "Split the linear probe is fitted on.")
     flags.DEFINE_string("split", "valid", "Split scored.")
     flags.DEFINE_list("levels", ["P4", "P5"], "Pyramid levels to read (P4: stride 16, P5: stride 32).")
+    flags.DEFINE_integer(
+        "resize_short_side",
+        glas_lite0.get_config().data.resize_short_side,
+        "Images are resized to this short side before the backbone, as `--config.data.resize_short_side`.",
+    )
     flags.mark_flags_as_required(["output"])
 
 
@@ -112,11 +117,17 @@ def _feature_extractor(levels):
         backbone = load_workdir(FLAGS.workdir)[0].backbone
     else:
         backbone = build_backbone(pretrained=FLAGS.pretrained)
-    missing = [level for level in levels if level not in backbone.pyramid_outputs]
+    pyramid_outputs = getattr(backbone, "pyramid_outputs", None)
+    if pyramid_outputs is None:
+        # A backbone cut at `model.feature_level` has one level left: its output.
+        if len(levels) != 1:
+            raise ValueError("--levels: this backbone was cut at one feature level; name only that one")
+        pyramid_outputs = {levels[0]: backbone.output}
+    missing = [level for level in levels if level not in pyramid_outputs]
     if missing:
-        raise ValueError(f"--levels: {missing} not in the backbone's {sorted(backbone.pyramid_outputs)}")
+        raise ValueError(f"--levels: {missing} not in the backbone's {sorted(pyramid_outputs)}")
     inputs = keras.Input((None, None, 3))
-    pyramid = keras.Model(backbone.inputs, [backbone.pyramid_outputs[level] for level in levels])
+    pyramid = keras.Model(backbone.inputs, [pyramid_outputs[level] for level in levels])
     outputs = pyramid(imagenet_normalization()(inputs))
     return keras.Model(inputs, outputs if len(levels) > 1 else [outputs])
 
@@ -169,11 +180,17 @@ def main(argv):
 
     data_config = ml_collections.ConfigDict(glas_lite0.get_config().data.to_dict())
     data_config.root = FLAGS.data_root
+    data_config.resize_short_side = FLAGS.resize_short_side
     levels = list(FLAGS.levels)
     extractor = _feature_extractor(levels)
     fit_images = _split_cells(FLAGS.fit_split, extractor, levels, data_config)
     scored_images = _split_cells(FLAGS.split, extractor, levels, data_config)
-    results = {"backbone": FLAGS.workdir or FLAGS.pretrained, "split": FLAGS.split, "levels": {}}
+    results = {
+        "backbone": FLAGS.workdir or FLAGS.pretrained,
+        "split": FLAGS.split,
+        "resize_short_side": FLAGS.resize_short_side,
+        "levels": {},
+    }
     for level in levels:
         fit_cells = [image["levels"][level] for image in fit_images]
         features = np.concatenate([cells["features"].reshape(-1, cells["features"].shape[-1]) for cells in fit_cells])
@@ -195,7 +212,8 @@ def main(argv):
             "probe_auc_malignant": _mean_auc(scored_images, probe_maps, labels=(1,)),
         }
     lines = [
-        f"Localisation ceilings on GlaS {FLAGS.split}, backbone {results['backbone']} (pixel AUC, per image, mean)",
+        f"Localisation ceilings on GlaS {FLAGS.split}, backbone {results['backbone']}, short side "
+        f"{FLAGS.resize_short_side} px (pixel AUC, per image, mean)",
         "",
         "| level | stride | channels | oracle (true mask at the grid) | linear probe | probe benign / malignant |",
         "|---|---|---|---|---|---|",
