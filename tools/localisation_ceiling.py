@@ -19,8 +19,9 @@ per-image pixel AUC (docs/method.md §4):
   reach, whatever loss trains it.
 
 Writes `ceiling.json` and `ceiling.md` (a table, the same as printed) into
-`--output`. Weak supervision cannot be expected above the probe, so a goal
-above the probe is a goal for other features, not for another loss.
+`--output`. The probe is a guide, not a strict bound (fine-tuning changes
+the features, and least squares does not maximise AUC), but a goal far above
+it asks for other features more than for another loss.
 """
 
 import json
@@ -182,9 +183,12 @@ def main(argv):
     data_config.root = FLAGS.data_root
     data_config.resize_short_side = FLAGS.resize_short_side
     levels = list(FLAGS.levels)
-    extractor = _feature_extractor(levels)
-    fit_images = _split_cells(FLAGS.fit_split, extractor, levels, data_config)
-    scored_images = _split_cells(FLAGS.split, extractor, levels, data_config)
+    try:
+        extractor = _feature_extractor(levels)
+        fit_images = _split_cells(FLAGS.fit_split, extractor, levels, data_config)
+        scored_images = _split_cells(FLAGS.split, extractor, levels, data_config)
+    except (OSError, ValueError) as error:  # a missing workdir or data, a bad level: one line
+        raise app.UsageError(str(error)) from error
     results = {
         "backbone": FLAGS.workdir or FLAGS.pretrained,
         "split": FLAGS.split,
