@@ -135,12 +135,14 @@ def _feature_extractor(levels):
 
 def _split_cells(split_name, extractor, levels, data_config):
     """Per image: its original mask, label, resized shape, and per level its features, truth and stride."""
-    from mmu_tf.data.glas import CLASS_NAMES, read_glas_split
+    from mmu_tf.data.datasets import load_dataset_split
     from mmu_tf.data.pipeline import original_and_model_inputs, resize_uint8
-    from mmu_tf.data.samples import load_split
+    from mmu_tf.data.samples import DataError
     from mmu_tf.layers.map_upsampling import map_stride
 
-    split = load_split(split_name, read_glas_split(FLAGS.data_root, split_name), CLASS_NAMES, require_masks=True)
+    split = load_dataset_split(data_config, split_name)
+    if not split.has_masks:
+        raise DataError(f"split {split_name!r}: every image needs a mask to score localisation")
     images = []
     for inputs, image, label, mask, _, name in original_and_model_inputs(split, data_config):
         resized_mask = resize_uint8(image, mask, data_config)[1].numpy().astype(bool)
