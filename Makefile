@@ -19,10 +19,9 @@ demo: $(BIN)/.installed
 	$(BIN)/python train_main.py --config=configs/demo.py --workdir=runs/demo \
 		--config.model.pretrained=efficientnet_lite0_imagenet
 
-# Two pytest workers: many tests wait on subprocesses and tracing, so two share the 2 cores well;
-# worksteal lets the idle worker take queued tests from the busy one (a few tests take ~50 s each).
+# Two pytest workers: many tests wait on subprocesses and tracing, so two share the 2 cores well.
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -n 2 --dist worksteal
+	$(BIN)/python -m pytest -q -n 2
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
