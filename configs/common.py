@@ -69,6 +69,8 @@ def base_config():
     config.model.kmin = 0.0
     config.model.alpha = 1.0
     config.model.dropout = 0.1
+    # Width of a hidden 1x1 conv + ReLU before the WILDCAT head's projection; 0: none (the paper's head).
+    config.model.hidden_units = 0
 
     config.method = ml_collections.ConfigDict()
     # maxmin | cam_avg | cam_max | cam_lse | wildcat | gradcam | deep_mil | erase | pn

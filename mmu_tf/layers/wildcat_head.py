@@ -7,7 +7,7 @@ from mmu_tf.layers.wildcat_pooling import WildcatPooling
 
 # A WILDCAT head's settings, passed as one dict (`wildcat=`) by the models that use one;
 # these defaults are GlaS's (docs/method.md §1).
-WILDCAT_DEFAULTS = {"modalities": 5, "kmax": 0.3, "kmin": 0.0, "alpha": 1.0, "dropout": 0.1}
+WILDCAT_DEFAULTS = {"modalities": 5, "kmax": 0.3, "kmin": 0.0, "alpha": 1.0, "dropout": 0.1, "hidden_units": 0}
 
 
 def wildcat_settings(wildcat=None):
@@ -26,11 +26,14 @@ class WildcatHead(keras.layers.Layer):
     docs/method.md §1: a 1x1 conv (with bias) maps the backbone features to
     `num_classes * modalities` channels, `ClassWisePooling` averages them into
     one map per class, and `WildcatPooling` pools each map into a class score.
+    With `hidden_units > 0` (not in the paper) a 1x1 conv + ReLU of that width
+    comes first: each cell's map is then a non-linear function of its features.
 
     Args:
         num_classes: int, the number of classes K.
         modalities: int, maps per class m (GlaS: 5).
         kmax, kmin, alpha, dropout: see `WildcatPooling`.
+        hidden_units: int, width of the hidden 1x1 conv; 0 (the paper's head): none.
 
     Returns a tuple `(scores, class_maps)`: the logits `(B, K)` and the class
     maps `A_k` `(B, h, w, K)`.
@@ -42,7 +45,7 @@ class WildcatHead(keras.layers.Layer):
     ((1, 2), (1, 13, 13, 2))
     """
 
-    def __init__(self, num_classes, modalities=5, kmax=0.3, kmin=0.0, alpha=1.0, dropout=0.0, **kwargs):
+    def __init__(self, num_classes, modalities=5, kmax=0.3, kmin=0.0, alpha=1.0, dropout=0.0, hidden_units=0, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.modalities = modalities
@@ -50,6 +53,12 @@ class WildcatHead(keras.layers.Layer):
         self.kmin = kmin
         self.alpha = alpha
         self.dropout = dropout
+        self.hidden_units = hidden_units
+        self.hidden = None
+        if hidden_units:
+            self.hidden = keras.layers.Conv2D(
+                hidden_units, 1, activation="relu", dtype=self.dtype_policy, name="hidden"
+            )
         self.projection = keras.layers.Conv2D(
             num_classes * modalities, 1, use_bias=True, dtype=self.dtype_policy, name="projection"
         )
@@ -66,10 +75,15 @@ class WildcatHead(keras.layers.Layer):
         )
 
     def build(self, input_shape):
+        if self.hidden is not None:
+            self.hidden.build(input_shape)
+            input_shape = (*input_shape[:-1], self.hidden_units)
         self.projection.build(input_shape)
         self.built = True
 
     def call(self, features, training=None):
+        if self.hidden is not None:
+            features = self.hidden(features)
         class_maps = self.class_wise_pooling(self.projection(features))
         scores = self.spatial_pooling(class_maps, training=training)
         return scores, class_maps
@@ -86,4 +100,5 @@ class WildcatHead(keras.layers.Layer):
             "kmin": self.kmin,
             "alpha": self.alpha,
             "dropout": self.dropout,
+            "hidden_units": self.hidden_units,
         }

@@ -143,7 +143,14 @@ def test_a_checkpoint_config_with_the_former_flat_wildcat_keys_still_loads():
     config = _model().get_config()
     former = {**config.pop("wildcat"), "kmax": 0.2}  # the keys as checkpoints before `wildcat` held them
     restored = MaxMinModel.from_config({**config, **former})
-    assert restored.wildcat == {"modalities": 5, "kmax": 0.2, "kmin": 0.0, "alpha": 1.0, "dropout": 0.0}
+    assert restored.wildcat == {
+        "modalities": 5,
+        "kmax": 0.2,
+        "kmin": 0.0,
+        "alpha": 1.0,
+        "dropout": 0.0,
+        "hidden_units": 0,
+    }
 
 
 def test_the_model_gives_its_own_schedules_to_the_run():

@@ -5,7 +5,7 @@ import doctest
 import numpy as np
 
 import tools.localisation_ceiling
-from tools.localisation_ceiling import cell_fractions, fit_ridge, upsampled_to_original
+from tools.localisation_ceiling import cell_fractions, fit_perceptron, fit_ridge, upsampled_to_original
 
 
 def test_docstring_examples_run():
@@ -43,3 +43,14 @@ def test_ridge_penalty_shrinks_the_fit_towards_the_mean():
     np.testing.assert_allclose(exact, targets, atol=1e-6)
     # Standardised x has sum x^2 = 50, so the weight shrinks by 50 / (50 + 50): half.
     np.testing.assert_allclose(shrunk, targets / 2.0, atol=1e-4)
+
+
+def test_the_mlp_probe_ranks_a_target_no_linear_probe_can():
+    features = np.linspace(-1.0, 1.0, 201)[:, None]
+    targets = (np.abs(features[:, 0]) > 0.5).astype(np.float32)  # symmetric in x: least squares slope 0
+    linear = fit_ridge(features, targets, penalty=1e-9)(features)
+    np.testing.assert_allclose(linear, targets.mean(), atol=1e-6)  # a constant: every pixel tied
+    perceptron = fit_perceptron(
+        features, targets, hidden_units=16, dropout=0.0, weight_decay=0.0, learning_rate=0.1, epochs=30
+    )(features)
+    assert perceptron[targets == 1].min() > perceptron[targets == 0].max()
