@@ -44,33 +44,9 @@ def run_module(arguments, module=None):
 
 
 @pytest.fixture(scope="session")
-def trained_workdir(request, tmp_path_factory):
-    """A workdir trained by the CLI (EEM background), and the completed process.
-
-    Trained once per test run: under pytest-xdist the first worker to ask trains it in the run's
-    shared temporary folder, under a file lock, and every worker gets its own copy (tests change
-    their workdir: evaluate mode rewrites metrics), so two workers never share one.
-    """
+def trained_workdir(tmp_path_factory):
+    """A workdir trained by the CLI (EEM background), and the completed process."""
     workdir = str(tmp_path_factory.mktemp("run"))
-    if not hasattr(request.config, "workerinput"):  # one process: nothing to share
-        result = run_module([*TRAINED_WORKDIR_RUN, f"--workdir={workdir}"])
-        assert result.returncode == 0, result.stderr[-3000:]
-        return workdir, result
-    import fcntl
-    import json
-    import shutil
-
-    # Each worker's base temp is <run folder>/popen-gwN: the run folder is this run's alone.
-    shared = tmp_path_factory.getbasetemp().parent / "trained_workdir"
-    shared.mkdir(exist_ok=True)
-    with open(shared / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (shared / "result.json").is_file():
-            result = run_module([*TRAINED_WORKDIR_RUN, f"--workdir={shared / 'workdir'}"])
-            assert result.returncode == 0, result.stderr[-3000:]
-            with open(shared / "result.json", "w") as handle:
-                json.dump({"args": result.args, "stdout": result.stdout, "stderr": result.stderr}, handle)
-        with open(shared / "result.json") as handle:
-            saved = json.load(handle)
-        shutil.copytree(shared / "workdir", workdir, dirs_exist_ok=True)
-    return workdir, subprocess.CompletedProcess(saved["args"], 0, saved["stdout"], saved["stderr"])
+    result = run_module([*TRAINED_WORKDIR_RUN, f"--workdir={workdir}"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir, result
