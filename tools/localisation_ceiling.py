@@ -229,7 +229,8 @@ def main(argv):
         fit_images = _split_cells(FLAGS.fit_split, extractor, levels, data_config)
         scored_images = _split_cells(FLAGS.split, extractor, levels, data_config)
     except (OSError, ValueError) as error:  # a missing workdir or data, a bad level: one line
-        raise app.UsageError(str(error)) from error
+        # The loader names train_main's flag; this command's is --data_root.
+        raise app.UsageError(str(error).replace("--config.data.root", "--data_root")) from error
     results = {
         "backbone": FLAGS.workdir or FLAGS.pretrained,
         "split": FLAGS.split,
