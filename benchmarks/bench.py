@@ -42,14 +42,22 @@ def _reset_peak_rss():
         pass
 
 
-def _peak_rss_mb():
+def _process_status_mb(field):
+    """`field` of /proc/self/status (`VmRSS`, `VmHWM`) in MiB; None without /proc (not Linux)."""
     try:
         with open("/proc/self/status") as handle:
             for line in handle:
-                if line.startswith("VmHWM:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
+    return None
+
+
+def _peak_rss_mb():
+    peak = _process_status_mb("VmHWM")
+    if peak is not None:
+        return peak
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

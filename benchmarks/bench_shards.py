@@ -18,13 +18,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+from benchmarks.bench import _process_status_mb  # noqa: E402
+
 
 def _rss_mb():
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    resident = _process_status_mb("VmRSS")
+    return float("nan") if resident is None else resident
 
 
 def generated_records(count, unique, size, seed=0):

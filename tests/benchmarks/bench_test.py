@@ -9,14 +9,6 @@ import pytest
 from benchmarks import bench
 
 
-def _current_rss_mb():
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS line in /proc/self/status")
-
-
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmRSS from /proc, which only Linux has")
 def test_peak_rss_follows_an_allocation():
     # Fresh anonymous pages from the kernel, each touched: an allocation through malloc may reuse
@@ -26,7 +18,7 @@ def test_peak_rss_follows_an_allocation():
     size = 64 * 2**20
     gc.collect()
     bench._reset_peak_rss()
-    resident_before = _current_rss_mb()
+    resident_before = bench._process_status_mb("VmRSS")
     block = mmap.mmap(-1, size)
     block.write(b"\1" * size)
     assert bench._peak_rss_mb() >= resident_before + 50
