@@ -197,7 +197,7 @@ def _cell(value):
 
 
 def _row(label, metrics, paper, status):
-    ours = ["not run"] * 4 if metrics is None else []
+    ours = ["not run"] * 5 if metrics is None else []
     if metrics is not None:
         error = _cell(metrics["classification_error"])
         ours = [
@@ -207,16 +207,17 @@ def _row(label, metrics, paper, status):
             _cell(metrics["f1_foreground"]),
             _cell(metrics["f1_background"]),
             _cell(metrics.get("foreground_auc")),  # absent from metrics written before it existed
+            _cell(metrics.get("pixel_average_precision")),
         ]
     elif status is not None and not status["ok"]:
-        ours = [f"failed (exit {status['returncode']})", "", "", ""]
+        ours = [f"failed (exit {status['returncode']})", "", "", "", ""]
     minutes = "" if status is None else f"{status.get('train_seconds', 0.0) / 60:.1f}"
     return f"| {label} | " + " | ".join([*ours, *(_cell(value) for value in paper), minutes]) + " |"
 
 
 _HEADER = (
-    "| method | error % | F1+ % | F1- % | pixel AUC % | paper error | paper F1+ | paper F1- | train min |\n"
-    "|---|---|---|---|---|---|---|---|---|"
+    "| method | error % | F1+ % | F1- % | pixel AUC % | PxAP % | paper error | paper F1+ | paper F1- | train min |\n"
+    "|---|---|---|---|---|---|---|---|---|---|"
 )
 
 

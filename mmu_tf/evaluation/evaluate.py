@@ -84,12 +84,13 @@ def _cell(value):
 
 def format_table(summaries):
     """A readable table of split summaries, with the all-ones mask beside each split."""
-    lines = [f"{'split':<10}{'model':<16}{'images':>7}{'error %':>10}{'F1+ %':>9}{'F1- %':>9}{'AUC %':>9}"]
+    lines = [f"{'split':<10}{'model':<16}{'images':>7}{'error %':>10}{'F1+ %':>9}{'F1- %':>9}{'AUC %':>9}{'PxAP %':>9}"]
     for summary in summaries:
         lines.append(
             f"{summary['split']:<10}{'this model':<16}{summary['num_images']:>7}"
             f"{_cell(summary['classification_error']):>10}{_cell(summary['f1_foreground']):>9}"
             f"{_cell(summary['f1_background']):>9}{_cell(summary.get('foreground_auc')):>9}"
+            f"{_cell(summary.get('pixel_average_precision')):>9}"
         )
         if "all_ones_mask" in summary:
             ones = summary["all_ones_mask"]

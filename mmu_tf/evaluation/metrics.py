@@ -51,6 +51,57 @@ def pixel_auc(scores, truth):
     return float((ranks[truth].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
+# PxAP's thresholds: 0, 1/1000, ..., 1 over soft masks in [0, 1] (wsolevaluation's `cam_curve_interval`).
+PXAP_BINS = 1000
+
+
+def score_histograms(scores, truth, bins=PXAP_BINS):
+    """Counts `(foreground (bins + 1,), background (bins + 1,))` of scores in [0, 1] per threshold bin.
+
+    Bin `b` holds the pixels whose score is at least `b / bins` and below
+    `(b + 1) / bins` (the last bin: exactly 1). Summed over the images of a
+    split, they give `pixel_average_precision` with the pixels pooled.
+    """
+    scores = np.clip(np.asarray(scores, np.float64).ravel(), 0.0, 1.0)
+    truth = np.asarray(truth, bool).ravel()
+    # A float's floor can land one bin low (0.3 * 1000 = 299.99...): round first at a far finer grid.
+    indices = np.floor(np.round(scores * bins, 6)).astype(np.int64)
+    return (
+        np.bincount(indices[truth], minlength=bins + 1),
+        np.bincount(indices[~truth], minlength=bins + 1),
+    )
+
+
+def pixel_average_precision(foreground_counts, background_counts):
+    """PxAP: area under the pixel precision-recall curve over thresholds `b / bins`, b = bins .. 0.
+
+    As wsolevaluation (Choe et al., CVPR 2020) computes it for GlaS: at each
+    threshold the pixels scoring at or above it are predicted foreground;
+    `sum_b precision_b (recall_b - recall_{b+1})`, from the highest threshold
+    down. The counts are `score_histograms`' (pooled over a split); None
+    without foreground pixels. Percent-free, in [0, 1].
+
+    Example:
+    >>> foreground, background = score_histograms([0.9, 0.6, 0.2, 0.1], [True, False, True, False])
+    >>> # Threshold 0.9: 1 TP, 0 FP (P 1, R 0.5); 0.6: P 1/2; 0.2: 2 TP, 1 FP (P 2/3, R 1).
+    >>> round(pixel_average_precision(foreground, background), 6)  # 1 * 0.5 + (2/3) * 0.5
+    0.833333
+    """
+    foreground_counts = np.asarray(foreground_counts, np.float64)
+    background_counts = np.asarray(background_counts, np.float64)
+    positives = foreground_counts.sum()
+    if positives == 0:
+        return None
+    # From the highest threshold down: pixels at or above each.
+    true_positives = np.cumsum(foreground_counts[::-1])
+    false_positives = np.cumsum(background_counts[::-1])
+    predicted = true_positives + false_positives
+    precision = np.divide(true_positives, predicted, out=np.ones_like(predicted), where=predicted > 0)
+    recall = true_positives / positives
+    recall_gain = np.diff(np.concatenate([[0.0], recall]))
+    return float((precision * recall_gain).sum())
+
+
 def pixel_confusion(prediction, truth):
     """2x2 counts, rows the truth (background, foreground), columns the prediction."""
     prediction = np.asarray(prediction, bool).ravel()
@@ -77,13 +128,16 @@ class SplitMetrics:
         self.f1_rule = f1_rule
         self.per_image = []
         self.confusion = np.zeros((2, 2), np.int64)
+        # PxAP pools the pixels of the split: score histograms, not the pixels themselves.
+        self.foreground_histogram = np.zeros(PXAP_BINS + 1, np.int64)
+        self.background_histogram = np.zeros(PXAP_BINS + 1, np.int64)
 
     def add(self, label, probabilities=None, predicted_mask=None, true_mask=None, name=None, soft_mask=None):
         """Adds one image: its true label, class probabilities, and bool masks (same size).
 
         With its `soft_mask` (same size) the image also gets `foreground_auc`
-        (`pixel_auc` in percent), when its truth has both foreground and background;
-        without a `predicted_mask`, the soft mask thresholded at 0.5 is the prediction
+        (`pixel_auc` in percent), when its truth has both foreground and background,
+        and its pixels enter the split's pooled `pixel_average_precision`; without a `predicted_mask`, the soft mask thresholded at 0.5 is the prediction
         (docs/method.md §4).
         """
         record = {"name": name, "label": int(label)}
@@ -108,6 +162,10 @@ class SplitMetrics:
             auc = None if soft_mask is None else pixel_auc(soft_mask, true_mask)
             if auc is not None:
                 record["foreground_auc"] = 100.0 * auc
+            if soft_mask is not None:
+                foreground, background = score_histograms(soft_mask, true_mask)
+                self.foreground_histogram += foreground
+                self.background_histogram += background
             self.confusion += pixel_confusion(predicted_mask, true_mask)
         self.per_image.append(record)
         return record
@@ -115,6 +173,10 @@ class SplitMetrics:
     def _mean(self, key, keep):
         values = [record[key] for record in self.per_image if key in record and keep(record)]
         return float(np.mean(values)) if values else None
+
+    def _pixel_average_precision(self):
+        value = pixel_average_precision(self.foreground_histogram, self.background_histogram)
+        return None if value is None else 100.0 * value
 
     def summary(self):
         """The split's metrics: percentages like the paper, None where not measurable."""
@@ -134,6 +196,8 @@ class SplitMetrics:
             "f1_rule": self.f1_rule,
             # Threshold-free: does the soft mask rank foreground above background? 50 is chance.
             "foreground_auc": self._mean("foreground_auc", lambda record: True),
+            # Threshold-free too, with the split's pixels pooled (wsolevaluation's PxAP), in percent.
+            "pixel_average_precision": self._pixel_average_precision(),
             "pixel_confusion_matrix": {
                 "rows_true_columns_predicted": ["background", "foreground"],
                 "counts": self.confusion.tolist(),

@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from mmu_tf.evaluation.metrics import SplitMetrics, dice, pixel_auc, pixel_confusion
+from mmu_tf.evaluation.metrics import (
+    SplitMetrics,
+    dice,
+    pixel_auc,
+    pixel_average_precision,
+    pixel_confusion,
+    score_histograms,
+)
 
 TRUE = np.array([[1, 1, 0, 0]], bool)
 
@@ -81,3 +88,32 @@ def test_split_auc_is_averaged_over_images_with_both_classes():
     metrics.add(label=1, predicted_mask=truth, true_mask=np.ones((2, 2), bool), soft_mask=np.ones((2, 2)))
     assert [record.get("foreground_auc") for record in metrics.per_image] == [100.0, 0.0, None]
     assert metrics.summary()["foreground_auc"] == 50.0
+
+
+def test_score_histograms_put_each_score_in_its_threshold_bin():
+    foreground, background = score_histograms([0.0, 0.3, 0.3, 0.9995, 1.0], [True, True, False, False, True])
+    assert foreground[0] == 1 and foreground[300] == 1 and foreground[1000] == 1
+    assert background[300] == 1 and background[999] == 1
+    assert foreground.sum() == 3 and background.sum() == 2
+
+
+def test_pixel_average_precision_by_hand():
+    # Scores 0.9 (fg), 0.6 (bg), 0.2 (fg), 0.1 (bg). Thresholds from high to low:
+    # 0.9: precision 1, recall 1/2; 0.6: 1/2, 1/2; 0.2: 2/3, 1; 0.1: 1/2, 1.
+    # PxAP = 1 * (1/2) + (2/3) * (1/2) = 5/6.
+    foreground, background = score_histograms([0.9, 0.6, 0.2, 0.1], [True, False, True, False])
+    assert pixel_average_precision(foreground, background) == pytest.approx(5 / 6)
+    # A perfect ranking: 1; a reversed one over 1 fg + 1 bg: 1/2 (precision 1/2 at recall 1).
+    assert pixel_average_precision(*score_histograms([0.8, 0.1], [True, False])) == pytest.approx(1.0)
+    assert pixel_average_precision(*score_histograms([0.1, 0.8], [True, False])) == pytest.approx(0.5)
+    assert pixel_average_precision(*score_histograms([0.1, 0.8], [False, False])) is None
+
+
+def test_split_pixel_average_precision_pools_pixels_over_images():
+    metrics = SplitMetrics(num_classes=2)
+    # Alone, each image ranks perfectly (PxAP 100); pooled, image 2's background (0.7) outranks
+    # image 1's foreground (0.6): thresholds 0.9: P 1 R 1/2; 0.7: P 1/2; 0.6: P 2/3, R 1.
+    metrics.add(label=0, true_mask=np.array([[True, False]]), soft_mask=np.array([[0.6, 0.1]]))
+    metrics.add(label=1, true_mask=np.array([[True, False]]), soft_mask=np.array([[0.9, 0.7]]))
+    assert [record["foreground_auc"] for record in metrics.per_image] == [100.0, 100.0]
+    assert metrics.summary()["pixel_average_precision"] == pytest.approx(100 * (0.5 + (2 / 3) * 0.5))
