@@ -137,8 +137,8 @@ class SplitMetrics:
 
         With its `soft_mask` (same size) the image also gets `foreground_auc`
         (`pixel_auc` in percent), when its truth has both foreground and background,
-        and its pixels enter the split's pooled `pixel_average_precision`; without a `predicted_mask`, the soft mask thresholded at 0.5 is the prediction
-        (docs/method.md §4).
+        and its pixels enter the split's pooled `pixel_average_precision`; without a
+        `predicted_mask`, the soft mask thresholded at 0.5 is the prediction (docs/method.md §4).
         """
         record = {"name": name, "label": int(label)}
         if predicted_mask is None and soft_mask is not None:
