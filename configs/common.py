@@ -74,7 +74,8 @@ def base_config():
 
     config.method = ml_collections.ConfigDict()
     # maxmin | cam_avg | cam_max | cam_lse | wildcat | gradcam | deep_mil | erase | pn
-    # | unet (full supervision) | all_ones (paper Table 1).
+    # | unet (full supervision) | all_ones (paper Table 1) | refine (a full-resolution mask taught
+    # by a trained model's, config.method.teacher).
     config.method.name = "maxmin"
     config.method.lse_sharpness = 10.0  # CAM-LSE's r
     config.method.mil_embedding_size = 256  # Deep MIL
@@ -95,6 +96,24 @@ def base_config():
     config.method.classifier_scale = 0.8
     # batch (the reference code) | moving: what batch norm normalises X+ and X- by while training.
     config.method.masked_batch_norm = "batch"
+    # refine (docs/method.md §8): the workdir of the trained model (any method) whose mask teaches
+    # a full-resolution decoder on its backbone's pyramid; the teacher itself is kept, frozen.
+    config.method.teacher = ""
+    config.method.refine = ml_collections.ConfigDict()
+    config.method.refine.levels = ("P2", "P3", "P4", "P5")  # the pyramid levels the decoder reads
+    config.method.refine.decoder_channels = 64
+    # Pseudo labels: each image's top / bottom shares of the teacher's mask; the rest is ignored.
+    config.method.refine.foreground_fraction = 0.2
+    config.method.refine.background_fraction = 0.3
+    config.method.refine.seed_pixels = 0  # seeds drawn per region, image and step; 0: all of them
+    config.method.refine.border_margin = 0  # cells along the image border that never seed
+    # The bilateral smoothness term (cells of the stride-4 grid; RGB in [0, 1]) and the size barrier.
+    config.method.refine.smoothness_weight = 1.0
+    config.method.refine.smoothness_radius = 5
+    config.method.refine.smoothness_sigma_xy = 3.0
+    config.method.refine.smoothness_sigma_rgb = 0.1
+    config.method.refine.size_weight = 1.0
+    config.method.refine.barrier_t = 5.0
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.learning_rate = 1e-3

@@ -7,7 +7,7 @@
         model.compile(...)
     model.fit(dataset)  # Keras splits each global batch over the replicas
 
-`MaxMinModel.train_step` divides its loss by the number of replicas, because
+`MethodModel.train_step` divides its loss by the number of replicas, because
 the replicas' gradients are summed: the update is then the one a single
 device would make on the global batch.
 
@@ -36,6 +36,23 @@ def scale_for_replicas(loss):
     """
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     return loss / replicas if replicas > 1 else loss
+
+
+def replica_results(metrics):
+    """`{name: result}` of Keras mean metrics over the examples of every replica, in a replica context.
+
+    Each replica's metric holds its own share's total and count; the totals and
+    the counts are summed over the replicas before dividing, so a replica with
+    an uneven (or empty) share weighs by its examples, and every replica logs the
+    same values. On one device, the metrics' own results.
+    """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return {metric.name: metric.result() for metric in metrics}
+    # tf.identity: this replica's own value of each (sync-on-read) metric variable, as a tensor.
+    totals = context.all_reduce("SUM", [tf.identity(metric.total) for metric in metrics])
+    counts = context.all_reduce("SUM", [tf.identity(metric.count) for metric in metrics])
+    return {metric.name: tf.math.divide_no_nan(total, count) for metric, total, count in zip(metrics, totals, counts)}
 
 
 def in_multi_worker_mode(strategy=None):

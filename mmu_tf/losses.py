@@ -112,3 +112,86 @@ def size_penalty(sizes, lower, upper):
     below = tf.nn.relu(tf.cast(lower, tf.float32) - sizes)
     above = tf.nn.relu(sizes - tf.cast(upper, tf.float32))
     return tf.square(below) + tf.square(above)
+
+
+# === The refinement's terms (mmu_tf.models.refine, docs/method.md §8) ===
+
+
+def partial_binary_cross_entropy(logits, foreground_seeds, background_seeds):
+    """Per-sample cross-entropy of foreground logits on seed pixels only; every other pixel ignored.
+
+    `mean_{p in F} softplus(-z_p) + mean_{p in B} softplus(z_p)`, with F and B
+    the bool seed masks `(B, h, w)` (the partial cross-entropy of scribble and
+    pseudo-label supervision, Tang et al., CVPR 2018): each region weighs the
+    same whatever its seed count; an empty region adds 0.
+
+    Example:
+    >>> # Logit 0 is p = 1/2 on both seeds: log 2 + log 2.
+    >>> partial_binary_cross_entropy(tf.zeros((1, 1, 3)), [[[True, False, False]]], [[[False, False, True]]]).numpy()
+    array([1.3862944], dtype=float32)
+    """
+    logits = tf.cast(logits, tf.float32)
+    foreground = tf.cast(foreground_seeds, tf.float32)
+    background = tf.cast(background_seeds, tf.float32)
+
+    def region_mean(per_pixel, region):
+        return tf.reduce_sum(per_pixel * region, axis=(1, 2)) / tf.maximum(tf.reduce_sum(region, axis=(1, 2)), 1.0)
+
+    return region_mean(tf.nn.softplus(-logits), foreground) + region_mean(tf.nn.softplus(logits), background)
+
+
+def window_offsets(radius):
+    """The offsets `(dy, dx)` of the square window of half side `radius`, one of `q - p` and `p - q` (dy > 0 or dx > 0).
+
+    Example:
+    >>> window_offsets(1)
+    [(0, 1), (1, -1), (1, 0), (1, 1)]
+    """
+    return [(dy, dx) for dy in range(0, radius + 1) for dx in range(-radius, radius + 1) if dy > 0 or dx > 0]
+
+
+def _pairs(values, dy, dx):
+    """The values at `p` and at `p + (dy, dx)` over every `p` whose neighbour lies inside (dy >= 0)."""
+    height, width = tf.shape(values)[1], tf.shape(values)[2]
+    left, right = max(0, -dx), max(0, dx)
+    first = values[:, : height - dy, left : width - right]
+    second = values[:, dy:, right : width - left]
+    return first, second
+
+
+def bilateral_smoothness(foreground_probabilities, image, radius=5, sigma_xy=3.0, sigma_rgb=0.1):
+    """Per-sample relaxed Potts energy of a soft mask under bilateral affinities over a local window.
+
+        E = (1 / N) sum_p sum_{q near p} w_pq [p_p (1 - p_q) + p_q (1 - p_p)],
+        w_pq = exp(-|p - q|^2 / (2 sigma_xy^2) - |I_p - I_q|^2 / (2 sigma_rgb^2))
+
+    The expected number of label disagreements between nearby pixels of similar
+    colour (the dense-CRF loss of Tang et al., ECCV 2018, as F-CAM uses it), here
+    over the square window of `radius` cells around each pixel (each pair once)
+    instead of the whole image: it pulls the mask's outline onto colour edges.
+
+    Args:
+        foreground_probabilities: `(B, h, w)` in [0, 1].
+        image: `(B, h, w, 3)` RGB in [0, 1] at the same resolution.
+        radius: int, the window's half side in cells.
+        sigma_xy: the spatial bandwidth, in cells.
+        sigma_rgb: the colour bandwidth, in [0, 1] RGB units.
+
+    Example:
+    >>> image = np.zeros((1, 1, 2, 3), "float32")  # two pixels of the same colour, one cell apart
+    >>> # w = exp(-1 / 2); disagreement 0.9 * 0.9 + 0.1 * 0.1 = 0.82; N = 2.
+    >>> round(float(bilateral_smoothness(tf.constant([[[0.9, 0.1]]]), image, radius=1, sigma_xy=1.0)[0]), 6)
+    0.248678
+    """
+    probabilities = tf.cast(foreground_probabilities, tf.float32)
+    image = tf.cast(image, tf.float32)
+    energy = tf.zeros(tf.shape(probabilities)[:1], tf.float32)
+    for dy, dx in window_offsets(radius):
+        first, second = _pairs(probabilities, dy, dx)
+        first_colour, second_colour = _pairs(image, dy, dx)
+        colour_distance = tf.reduce_sum(tf.square(first_colour - second_colour), axis=-1)
+        weights = tf.exp(-(dy * dy + dx * dx) / (2.0 * sigma_xy**2) - colour_distance / (2.0 * sigma_rgb**2))
+        disagreement = first * (1.0 - second) + second * (1.0 - first)
+        energy += tf.reduce_sum(weights * disagreement, axis=(1, 2))
+    pixels = tf.cast(tf.shape(probabilities)[1] * tf.shape(probabilities)[2], tf.float32)
+    return energy / pixels

@@ -50,3 +50,23 @@ def trained_workdir(tmp_path_factory):
     result = run_module([*TRAINED_WORKDIR_RUN, f"--workdir={workdir}"])
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir, result
+
+
+@pytest.fixture(scope="session")
+def untrained_teacher(tmp_path_factory):
+    """A workdir holding an untrained WILDCAT model on TEST_BACKBONE and the demo's config: a teacher for `refine`."""
+    import numpy as np
+
+    from configs import demo
+    from mmu_tf.models import build_model
+
+    config = demo.get_config()
+    config.model.backbone = TEST_BACKBONE
+    config.method.name = "wildcat"
+    workdir = tmp_path_factory.mktemp("teacher")
+    model = build_model(config, list(config.data.class_names))
+    model(np.zeros((1, 64, 64, 3), "float32"))
+    os.makedirs(workdir / "checkpoints")
+    model.save(str(workdir / "checkpoints" / "best.keras"))
+    (workdir / "config.json").write_text(config.to_json_best_effort(indent=2))
+    return str(workdir)

@@ -144,7 +144,7 @@ def training_dataset(
 
     def one_epoch(epoch):
         epoch_seed = _epoch_seed(seed, epoch)
-        order = _epoch_order(epoch_seed, size)[index::count]
+        order = _worker_share(_epoch_order(epoch_seed, size), count, index)
         positions = tf.data.Dataset.range(tf.size(order, out_type=tf.int64))
         examples = tf.data.Dataset.zip(tf.data.Dataset.from_tensor_slices(order), positions)
 
@@ -159,6 +159,24 @@ def training_dataset(
 
 def _epoch_seed(seed, epoch):
     return tf.constant(seed, tf.int64) * 1_000_003 + epoch
+
+
+def _worker_share(order, count, index):
+    """Worker `index`'s share of an epoch's order: every `count`-th example from `index`.
+
+    A split with fewer examples than workers is repeated first, so that no
+    worker's share is empty (a worker with nothing to read would end the epoch,
+    or the run, for all of them).
+
+    Example:
+    >>> [_worker_share(tf.constant([7, 8, 9], tf.int64), 2, index).numpy().tolist() for index in (0, 1)]
+    [[7, 9], [8]]
+    >>> [_worker_share(tf.constant([7], tf.int64), 2, index).numpy().tolist() for index in (0, 1)]
+    [[7], [7]]
+    """
+    size = tf.size(order, out_type=tf.int64)
+    repeats = tf.maximum((count + size - 1) // size, 1)
+    return tf.tile(order, tf.reshape(repeats, [1]))[index::count]
 
 
 def _epoch_order(epoch_seed, size):
@@ -200,8 +218,8 @@ def _streamed_training_dataset(split, data_config, batch_size, seed, with_masks,
 
     def one_epoch(epoch):
         epoch_seed = _epoch_seed(seed, epoch)
-        if buffer >= len(split):
-            examples = split.permuted_examples(_epoch_order(epoch_seed, len(split))[index::count])
+        if buffer >= len(split) or len(split) < count:
+            examples = split.permuted_examples(_worker_share(_epoch_order(epoch_seed, len(split)), count, index))
         else:
             examples = split.examples(order_seed=epoch_seed, shuffle_buffer=buffer, shuffle_seed=seed, workers=workers)
         examples = examples.enumerate()
@@ -232,10 +250,16 @@ def evaluation_dataset(split, data_config, batch_size, with_masks=False):
     """
     batch_size = batch_size if has_uniform_size(split, data_config) else 1
     if isinstance(split, ShardedSplit):
-        return _streamed_evaluation(split, data_config, with_masks).batch(batch_size).prefetch(AUTOTUNE)
-    dataset = _resized(split, data_config, with_masks=with_masks)
-    dataset = dataset.map(lambda image, *rest: (tf.cast(image, tf.float32) / 255.0, *rest))
-    return dataset.batch(batch_size).prefetch(AUTOTUNE)
+        dataset = _streamed_evaluation(split, data_config, with_masks)
+    else:
+        dataset = _resized(split, data_config, with_masks=with_masks)
+        dataset = dataset.map(lambda image, *rest: (tf.cast(image, tf.float32) / 255.0, *rest))
+    # Split over several workers (Keras's validation under multi_worker) by example, not by file:
+    # a split in fewer shard files than workers cannot be shared by file. A worker left with
+    # nothing gets empty batches, which `MethodModel.test_step` counts for nothing.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.batch(batch_size).prefetch(AUTOTUNE).with_options(options)
 
 
 def _streamed_evaluation(split, data_config, with_masks):

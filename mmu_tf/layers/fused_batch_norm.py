@@ -25,8 +25,15 @@ MINIMUM_EPSILON = 1.001e-5
 
 
 def fused_call(layer, inputs, training=None, mask=None):
-    """`BatchNormalization.call` through `FusedBatchNormV3`; same outputs and moving-statistics updates."""
-    if mask is not None or inputs.shape.rank != 4:
+    """`BatchNormalization.call` through `FusedBatchNormV3`; same outputs and moving-statistics updates.
+
+    A layer synchronised over replicas (`mmu_tf.distribution.synchronize_batch_norm`,
+    which may run after the swap) trains through Keras's own call, which
+    averages the batch statistics over the replicas: the fused kernel computes
+    them on this replica's share alone. Read at each call, not at the swap.
+    """
+    synchronized_training = bool(training) and layer.trainable and layer.synchronized
+    if mask is not None or inputs.shape.rank != 4 or synchronized_training:
         return keras.layers.BatchNormalization.call(layer, inputs, training=training, mask=mask)
     channels = inputs.shape[-1]
     scale = tf.cast(layer.gamma, tf.float32) if layer.scale else tf.ones([channels], tf.float32)
@@ -57,13 +64,8 @@ def fused_call(layer, inputs, training=None, mask=None):
 
 
 def fusable(layer):
-    """Whether `fused_call` computes what this layer's own `call` does (channels last, no renorm or sync)."""
-    return (
-        isinstance(layer, keras.layers.BatchNormalization)
-        and layer.axis in (-1, 3)
-        and not layer.renorm
-        and not layer.synchronized
-    )
+    """Whether `fused_call` can stand for this layer's own `call` (channels last, no renorm)."""
+    return isinstance(layer, keras.layers.BatchNormalization) and layer.axis in (-1, 3) and not layer.renorm
 
 
 def fuse_batch_norm(model):

@@ -8,10 +8,11 @@ from mmu_tf.models.class_activation import ClassActivationModel
 from mmu_tf.models.deep_mil import DeepMilModel
 from mmu_tf.models.erasing import ErasingModel
 from mmu_tf.models.grad_cam import GradCamModel
+from mmu_tf.models.localization_map import LocalizationMapModel
 from mmu_tf.models.max_min import MaxMinModel
 from mmu_tf.models.presence_constraints import PresenceConstraintModel
+from mmu_tf.models.refine import RefineModel
 from mmu_tf.models.unet import UNetModel
-from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
 
 # --config.method.name -> the pooling of a ClassActivationModel.
 CAM_POOLINGS = {"cam_avg": "avg", "cam_max": "max", "cam_lse": "lse", "wildcat": "wildcat"}
@@ -25,6 +26,7 @@ METHOD_CLASSES = {
     "pn": PresenceConstraintModel,
     "unet": UNetModel,
     "all_ones": AllOnesModel,
+    "refine": RefineModel,
 }
 METHODS = tuple(METHOD_CLASSES)
 
@@ -34,6 +36,36 @@ def method_class(name):
     if name not in METHOD_CLASSES:
         raise ValueError(f"`--config.method.name` must be one of {METHODS}. Received: {name!r}")
     return METHOD_CLASSES[name]
+
+
+# The evaluation resize a teacher must share with the run it teaches (its masks are of those images).
+TEACHER_SHARED_DATA = ("resize_mode", "resize_short_side", "image_size")
+
+
+def load_teacher(config, class_names):
+    """The trained model of `config.method.teacher` (a workdir), checked against this run's data."""
+    from mmu_tf.workdir import load_workdir
+
+    workdir = config.method.teacher
+    if not workdir:
+        raise ValueError("--config.method.teacher: the refine method needs the workdir of a trained model")
+    try:
+        teacher, teacher_data = load_workdir(workdir)
+    except FileNotFoundError as error:
+        raise ValueError(f"--config.method.teacher: {error}") from error
+    for key in TEACHER_SHARED_DATA:
+        ours = config.data[key]
+        theirs = teacher_data.get(key)
+        if (list(ours) if isinstance(ours, (tuple, list)) else ours) != theirs:
+            raise ValueError(
+                f"--config.method.teacher: {workdir} was trained with data.{key}={theirs!r}, this run has "
+                f"{ours!r}; the teacher's masks must be of the images this run sees"
+            )
+    if list(teacher.class_names or []) != list(class_names):
+        raise ValueError(
+            f"--config.method.teacher: {workdir} classifies {teacher.class_names}, this run's data has {list(class_names)}"
+        )
+    return teacher
 
 
 def build_model(config, class_names):
@@ -47,6 +79,8 @@ def build_model(config, class_names):
     common = dict(num_classes=len(class_names), class_names=list(class_names))
     if name == "all_ones":
         return AllOnesModel(**common)
+    if name == "refine":
+        return RefineModel(load_teacher(config, class_names), **common, seed=config.seed, **config.method.refine)
     feature_level = config.model.get("feature_level", "P5")
     if name == "unet" and feature_level != "P5":
         raise ValueError("`model.feature_level` must be 'P5' for U-Net: its decoder reads the whole pyramid")
@@ -108,8 +142,9 @@ __all__ = [
     "MaxMinModel",
     "MethodModel",
     "PresenceConstraintModel",
+    "RefineModel",
     "UNetModel",
-    "WeaklySupervisedModel",
+    "LocalizationMapModel",
     "build_backbone",
     "build_model",
     "method_class",

@@ -3,11 +3,11 @@
 import keras
 import tensorflow as tf
 
-from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
+from mmu_tf.models.localization_map import LocalizationMapModel
 
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
-class AllOnesModel(WeaklySupervisedModel):
+class AllOnesModel(LocalizationMapModel):
     """The all-ones mask, and the class prior as its classifier.
 
     No backbone: the mask is 1 everywhere (F1- = 0 by construction, F1+ the

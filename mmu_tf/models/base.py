@@ -1,8 +1,9 @@
-"""What every model of this package shares, Max-Min and the baselines alike."""
+"""What every model of this package shares, Max-Min and the baselines alike: outputs, the training step, logs."""
 
 import keras
+import tensorflow as tf
 
-from mmu_tf.distribution import MultiWorkerFitMixin
+from mmu_tf.distribution import MultiWorkerFitMixin, replica_results, scale_for_replicas
 from mmu_tf.layers.wildcat_head import WILDCAT_DEFAULTS
 from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
 
@@ -20,6 +21,14 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
     fully supervised U-Net) and `training_callbacks(method_config)` (the
     schedules it runs between epochs: Max-Min's t and sigma).
 
+    Training: one `train_step` and one `test_step` for every method, over the
+    method's `compute_losses(images, labels, masks, training)`, which returns
+    `(loss, terms, scores)`: the scalar float32 loss, the batch means of the
+    terms it logs (names in `loss_terms`; a term a configuration leaves out is
+    simply absent) and the class logits scored by each accuracy metric (names in
+    `accuracy_metrics`). Hooks: `adjust_gradients` (Max-Min's head learning
+    rate) and `step_logs` (values logged beside the metrics: Max-Min's t, sigma).
+
     Args:
         backbone: a Keras model mapping images to features (B, h, w, C).
         num_classes: int, K.
@@ -28,6 +37,8 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
 
     selection_metric = "val_accuracy"
     needs_masks = False
+    loss_terms = ()
+    accuracy_metrics = ("accuracy",)
 
     def __init__(self, backbone, num_classes, class_names=None, **kwargs):
         super().__init__(**kwargs)
@@ -37,6 +48,63 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
         self.num_classes = int(num_classes)
         self.class_names = list(class_names) if class_names is not None else None
         self.normalization = imagenet_normalization()
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.term_trackers = {name: keras.metrics.Mean(name=name) for name in self.loss_terms}
+        self.accuracy_trackers = {
+            name: keras.metrics.SparseCategoricalAccuracy(name=name) for name in self.accuracy_metrics
+        }
+
+    # === Training ===
+
+    def compute_losses(self, images, labels, masks=None, training=False):
+        """`(loss, terms, scores)` of a batch (see the class docstring); each method writes its own."""
+        raise NotImplementedError
+
+    def adjust_gradients(self, gradients):
+        """The gradients (in `trainable_variables` order) the optimizer applies; as computed by default."""
+        return gradients
+
+    def step_logs(self):
+        """Values logged after each training step beside the metrics (scalars); none by default."""
+        return {}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, *self.term_trackers.values(), *self.accuracy_trackers.values()]
+
+    def _update_metrics(self, labels, loss, terms, scores, weight=None):
+        """Updates the metrics with a batch (counted `weight` times: 0 or 1) and returns the logs."""
+        self.loss_tracker.update_state(loss, sample_weight=weight)
+        for name, value in terms.items():
+            self.term_trackers[name].update_state(value, sample_weight=weight)
+        for name, tracker in self.accuracy_trackers.items():
+            tracker.update_state(labels, scores[name], sample_weight=weight)
+        updated = [self.loss_tracker, *(self.term_trackers[name] for name in terms), *self.accuracy_trackers.values()]
+        return replica_results(updated)
+
+    def train_step(self, data):
+        images, labels = data[0], data[1]
+        masks = data[2] if len(data) > 2 else None
+        with tf.GradientTape() as tape:
+            loss, terms, scores = self.compute_losses(images, labels, masks, training=True)
+            scaled_loss = self.optimizer.scale_loss(scale_for_replicas(loss))
+        gradients = self.adjust_gradients(tape.gradient(scaled_loss, self.trainable_variables))
+        self.optimizer.apply(gradients, self.trainable_variables)
+        logs = self._update_metrics(labels, loss, terms, scores)
+        return self.logs_for_replicas({**logs, **self.step_logs()})
+
+    def test_step(self, data):
+        images, labels = data[0], data[1]
+        masks = data[2] if len(data) > 2 else None
+        # tf.distribute hands a replica whose share of an uneven split has run out an empty batch
+        # (the replicas step together). No kernel sees it (oneDNN's batch norm mis-shapes a
+        # zero-sized tensor): one blank image stands in, and the metrics count it 0 times.
+        present = tf.shape(images)[0] > 0
+        images, labels, masks = _blank_if_empty(present, images, labels, masks)
+        loss, terms, scores = self.compute_losses(images, labels, masks, training=False)
+        return self.logs_for_replicas(
+            self._update_metrics(labels, loss, terms, scores, weight=tf.cast(present, tf.float32))
+        )
 
     def training_callbacks(self, method_config):
         """Callbacks this method runs between epochs, from the run's `config.method`; none by default."""
@@ -63,3 +131,20 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
         if flat:
             config["wildcat"] = {**flat, **(config.get("wildcat") or {})}
         return cls(**with_backbone_deserialized(config))
+
+
+# The stand-in for an empty evaluation batch: large enough for any backbone (stride 32).
+BLANK_SIZE = 64
+
+
+def _blank_if_empty(present, images, labels, masks):
+    """The batch itself where `present`, else one blank image (label 0, empty mask) of `BLANK_SIZE`."""
+    batch = (images, labels) if masks is None else (images, labels, masks)
+
+    def blank():
+        size = [1, BLANK_SIZE, BLANK_SIZE]
+        blanks = (tf.zeros([*size, 3], images.dtype), tf.zeros([1], labels.dtype))
+        return blanks if masks is None else (*blanks, tf.zeros(size, masks.dtype))
+
+    batch = tf.cond(present, lambda: batch, blank)
+    return (*batch, None) if masks is None else tuple(batch)

@@ -4,13 +4,13 @@ import keras
 
 from mmu_tf.layers import LogSumExpPooling, WildcatHead
 from mmu_tf.layers.wildcat_head import wildcat_settings
-from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
+from mmu_tf.models.localization_map import LocalizationMapModel
 
 POOLINGS = ("avg", "max", "lse", "wildcat")
 
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
-class ClassActivationModel(WeaklySupervisedModel):
+class ClassActivationModel(LocalizationMapModel):
     """Class activation maps pooled into class scores; the predicted class's map is the mask.
 
     - `pooling="avg"`: CAM (Zhou et al., CVPR 2016), global average pooling;

@@ -3,11 +3,11 @@
 import keras
 import tensorflow as tf
 
-from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
+from mmu_tf.models.localization_map import LocalizationMapModel
 
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
-class DeepMilModel(WeaklySupervisedModel):
+class DeepMilModel(LocalizationMapModel):
     """The cells of the backbone's feature map are the instances; gated attention pools them.
 
     Each cell's feature h_n (C,) is embedded, `e_n = ReLU(W h_n)` (D,), scored

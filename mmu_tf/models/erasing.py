@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.models.class_activation import ClassActivationModel
-from mmu_tf.models.weakly_supervised import normalized_map
+from mmu_tf.models.localization_map import normalized_map
 
 
 def erase_top_region(normalized_images, heat_map, erase_fraction=0.2):
@@ -54,7 +54,7 @@ class ErasingModel(ClassActivationModel):
     TensorShape([1, 64, 64])
     """
 
-    extra_metrics = ("cross_entropy_erased",)
+    loss_terms = ("cross_entropy_erased",)
 
     def __init__(self, backbone, num_classes, class_names=None, erase_fraction=0.2, **kwargs):
         if not 0.0 < erase_fraction < 1.0:
@@ -76,7 +76,7 @@ class ErasingModel(ClassActivationModel):
         scores = tf.cast(scores, tf.float32)
         erased_loss = tf.reduce_mean(losses.cross_entropy(labels, erased_scores))
         loss = tf.reduce_mean(losses.cross_entropy(labels, scores)) + erased_loss
-        return loss, scores, {"cross_entropy_erased": erased_loss}
+        return loss, {"cross_entropy_erased": erased_loss}, {"accuracy": scores}
 
     def call(self, images, training=False):
         normalized = self.normalization(images)

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from mmu_tf.models.class_activation import ClassActivationModel
-from mmu_tf.models.weakly_supervised import normalized_map
+from mmu_tf.models.localization_map import normalized_map
 
 
 @keras.saving.register_keras_serializable(package="mmu_tf")

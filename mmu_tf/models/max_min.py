@@ -4,7 +4,6 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
-from mmu_tf.distribution import scale_for_replicas
 from mmu_tf.layers import SoftMask, WildcatHead
 from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.wildcat_head import wildcat_settings
@@ -36,8 +35,8 @@ class MaxMinModel(MethodModel):
     `call` is inference only (paper Algorithm 1, lines 7-11): two backbone
     passes, returning a dict with `probabilities` = p_C(X+) `(B, K)`,
     `mask` = M+ `(B, H, W)` at the input's resolution, and
-    `localizer_probabilities` = p_M(X). `train_step` / `test_step` compute
-    the full loss and log each term.
+    `localizer_probabilities` = p_M(X). `compute_losses` computes the full
+    loss; the shared training step (`MethodModel`) logs each term.
 
     Inputs are float RGB images in [0, 1], any size the backbone accepts; the
     ImageNet normalisation happens inside the model.
@@ -75,6 +74,9 @@ class MaxMinModel(MethodModel):
     >>> outputs["probabilities"].shape, outputs["mask"].shape
     (TensorShape([1, 2]), TensorShape([1, 64, 64]))
     """
+
+    loss_terms = ("localizer_ce", "foreground_ce", "background", "size")
+    accuracy_metrics = ("accuracy", "localizer_accuracy")
 
     def __init__(
         self,
@@ -125,13 +127,6 @@ class MaxMinModel(MethodModel):
             trainable=False,
             dtype="float32",
         )
-
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.term_trackers = {
-            name: keras.metrics.Mean(name=name) for name in ("localizer_ce", "foreground_ce", "background", "size")
-        }
-        self.accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
-        self.localizer_accuracy_metric = keras.metrics.SparseCategoricalAccuracy(name="localizer_accuracy")
 
     # === What a run needs to know ===
 
@@ -187,13 +182,14 @@ class MaxMinModel(MethodModel):
 
     # === Training ===
 
-    def compute_loss_terms(self, images, labels, training=False):
-        """All terms of paper Eq. 7 (batch means, float32) and the logits.
+    def compute_losses(self, images, labels, masks=None, training=False):
+        """All terms of paper Eq. 7 (batch means, float32), as `MethodModel.compute_losses` returns them.
 
-        Returns `(total_loss, terms, classifier_scores, localizer_scores)`;
         `terms` holds the unweighted `localizer_ce`, `foreground_ce`,
-        `background` (R, when enabled) and `size` (when enabled).
+        `background` (R, when enabled) and `size` (when enabled); `scores` the
+        logits of C on X+ (`accuracy`) and of M on X (`localizer_accuracy`).
         """
+        del masks  # image labels only
         normalized = self.normalization(images)
         localizer_scores, foreground_mask = self.localize(normalized, training=training)
         mask = tf.cast(tf.expand_dims(foreground_mask, -1), normalized.dtype)
@@ -217,54 +213,21 @@ class MaxMinModel(MethodModel):
                 losses.size_balance(foreground_mask, self.barrier_t, normalize=self.normalize_sizes)
             )
             total += terms["size"]
-        return total, terms, classifier_scores, localizer_scores
+        return total, terms, {"accuracy": classifier_scores, "localizer_accuracy": localizer_scores}
 
-    @property
-    def metrics(self):
+    def adjust_gradients(self, gradients):
+        if self.head_learning_rate_multiplier == 1.0:
+            return gradients
+        heads = {id(variable) for variable in self.localizer_head.trainable_variables}
+        heads |= {id(variable) for variable in self.classifier_head.trainable_variables}
         return [
-            self.loss_tracker,
-            *self.term_trackers.values(),
-            self.accuracy_metric,
-            self.localizer_accuracy_metric,
+            gradient * self.head_learning_rate_multiplier if id(variable) in heads else gradient
+            for gradient, variable in zip(gradients, self.trainable_variables)
         ]
 
-    def _update_metrics(self, total, terms, labels, classifier_scores, localizer_scores):
-        self.loss_tracker.update_state(total)
-        for name, value in terms.items():
-            self.term_trackers[name].update_state(value)
-        self.accuracy_metric.update_state(labels, classifier_scores)
-        self.localizer_accuracy_metric.update_state(labels, localizer_scores)
-        logs = {
-            metric.name: metric.result()
-            for metric in self.metrics
-            if metric.name in ("loss", "accuracy", "localizer_accuracy", *terms)
-        }
-        return logs
-
-    def train_step(self, data):
-        images, labels = data[0], data[1]
-        with tf.GradientTape() as tape:
-            total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(images, labels, training=True)
-            scaled_loss = self.optimizer.scale_loss(scale_for_replicas(total))
-        gradients = tape.gradient(scaled_loss, self.trainable_variables)
-        if self.head_learning_rate_multiplier != 1.0:
-            heads = {id(variable) for variable in self.localizer_head.trainable_variables}
-            heads |= {id(variable) for variable in self.classifier_head.trainable_variables}
-            gradients = [
-                gradient * self.head_learning_rate_multiplier if id(variable) in heads else gradient
-                for gradient, variable in zip(gradients, self.trainable_variables)
-            ]
-        self.optimizer.apply(gradients, self.trainable_variables)
-        logs = self._update_metrics(total, terms, labels, classifier_scores, localizer_scores)
+    def step_logs(self):
         # The schedules' current values, so the progress bar and logs show them.
-        logs["t"] = tf.identity(self.barrier_t)
-        logs["sigma"] = tf.identity(self.soft_mask.sigma)
-        return self.logs_for_replicas(logs)
-
-    def test_step(self, data):
-        images, labels = data[0], data[1]
-        total, terms, classifier_scores, localizer_scores = self.compute_loss_terms(images, labels, training=False)
-        return self.logs_for_replicas(self._update_metrics(total, terms, labels, classifier_scores, localizer_scores))
+        return {"t": tf.identity(self.barrier_t), "sigma": tf.identity(self.soft_mask.sigma)}
 
     # === Config ===
 

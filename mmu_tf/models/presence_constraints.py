@@ -36,7 +36,7 @@ class PresenceConstraintModel(ClassActivationModel):
     TensorShape([1, 64, 64])
     """
 
-    extra_metrics = ("size_penalty",)
+    loss_terms = ("size_penalty",)
 
     def __init__(self, backbone, num_classes, class_names=None, penalty_weight=1e-5, **kwargs):
         kwargs["pooling"] = "wildcat"
@@ -64,7 +64,7 @@ class PresenceConstraintModel(ClassActivationModel):
         sizes = self.class_sizes(segmentation, tf.shape(images)[1:3])
         penalty = tf.reduce_mean(tf.reduce_sum(losses.size_penalty(sizes, lower, upper), axis=-1))
         loss = tf.reduce_mean(losses.cross_entropy(labels, scores)) + self.penalty_weight * penalty
-        return loss, scores, {"size_penalty": penalty}
+        return loss, {"size_penalty": penalty}, {"accuracy": scores}
 
     def call(self, images, training=False):
         scores, segmentation = self.segmentation(self.normalization(images), training=training)

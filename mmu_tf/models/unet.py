@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.layers.map_upsampling import upsample_maps
-from mmu_tf.models.weakly_supervised import WeaklySupervisedModel
+from mmu_tf.models.base import MethodModel
 
 # The decoder reads the backbone's four deepest pyramid levels (P2..P5 at output stride 32).
 PYRAMID_DEPTH = 4
@@ -21,7 +21,7 @@ def foreground_dice(foreground_logits, masks):
 
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
-class UNetModel(WeaklySupervisedModel):
+class UNetModel(MethodModel):
     """U-Net (Ronneberger et al., MICCAI 2015) trained on the pixel masks: the only method that sees them.
 
     Encoder: the backbone's feature pyramid (strides 4, 8, 16, 32). Decoder:
@@ -43,7 +43,7 @@ class UNetModel(WeaklySupervisedModel):
     TensorShape([1, 64, 64])
     """
 
-    extra_metrics = ("pixel_cross_entropy", "dice")
+    loss_terms = ("pixel_cross_entropy", "dice")
     selection_metric = "val_dice"
     needs_masks = True
 
@@ -91,12 +91,12 @@ class UNetModel(WeaklySupervisedModel):
         scores, logits = self.segment(self.normalization(images), training=training)
         loss = tf.reduce_mean(losses.cross_entropy(labels, scores))
         if masks is None:
-            return loss, scores, {}
+            return loss, {}, {"accuracy": scores}
         pixel_loss = tf.reduce_mean(
             tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(masks, tf.float32), logits=logits)
         )
         dice = tf.reduce_mean(foreground_dice(logits, masks))
-        return loss + pixel_loss, scores, {"pixel_cross_entropy": pixel_loss, "dice": dice}
+        return loss + pixel_loss, {"pixel_cross_entropy": pixel_loss, "dice": dice}, {"accuracy": scores}
 
     def call(self, images, training=False):
         scores, logits = self.segment(self.normalization(images), training=training)

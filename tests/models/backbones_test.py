@@ -44,7 +44,8 @@ def test_random_init_efficientnet_lite0_has_stride_32_and_a_pyramid():
     ]
 
 
-@pytest.mark.parametrize("name", METHODS)
+# refine reads its teacher's backbone, not `model.backbone`: tests/models/refine_test.py runs it on Lite0.
+@pytest.mark.parametrize("name", [name for name in METHODS if name != "refine"])
 def test_every_method_runs_on_the_lite0_backbone(name):
     config = demo.get_config()
     config.method.name = name

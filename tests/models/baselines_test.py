@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from configs import demo
 from mmu_tf.models import METHODS, ClassActivationModel, DeepMilModel, GradCamModel, build_backbone, build_model
-from mmu_tf.models.weakly_supervised import normalized_map
+from mmu_tf.models.localization_map import normalized_map
 from tests.conftest import TEST_BACKBONE
 
 BASELINES = [name for name in METHODS if name != "maxmin"]
@@ -24,17 +24,19 @@ def test_normalized_map_by_hand():
     assert np.all(normalized_map(np.ones((1, 3, 3), "float32"), (6, 6)).numpy() == 0.0)
 
 
-def _demo_config(method_name):
-    """The embedded demo's config for `method_name`, on the tests' backbone."""
+def _demo_config(method_name, request=None):
+    """The embedded demo's config for `method_name`, on the tests' backbone (`refine`: taught by an untrained model)."""
     config = demo.get_config()
     config.model.backbone = TEST_BACKBONE
     config.method.name = method_name
+    if method_name == "refine":
+        config.method.teacher = request.getfixturevalue("untrained_teacher")
     return config
 
 
 @pytest.mark.parametrize("name", BASELINES)
-def test_every_baseline_gives_probabilities_and_a_mask_and_round_trips(name, tmp_path):
-    config = _demo_config(name)
+def test_every_baseline_gives_probabilities_and_a_mask_and_round_trips(name, tmp_path, request):
+    config = _demo_config(name, request)
     keras.utils.set_random_seed(0)
     model = build_model(config, ["benign", "malignant"])
     images = _images()
@@ -119,7 +121,7 @@ def test_erase_top_region_erases_exactly_the_top_of_the_range():
 def test_erase_model_trains_on_the_image_erased_where_its_true_class_map_peaks():
     from mmu_tf.models import ErasingModel
     from mmu_tf.models.erasing import erase_top_region
-    from mmu_tf.models.weakly_supervised import normalized_map
+    from mmu_tf.models.localization_map import normalized_map
 
     keras.utils.set_random_seed(0)
     model = ErasingModel(build_backbone(TEST_BACKBONE), 2, wildcat={"dropout": 0.0})
@@ -133,7 +135,7 @@ def test_erase_model_trains_on_the_image_erased_where_its_true_class_map_peaks()
     assert 0 < region.sum() < region.size  # something, not everything, erased
     changed = np.any(erased.numpy() != normalized.numpy(), axis=-1)
     np.testing.assert_array_equal(changed, region)  # the erased input differs exactly in the top region
-    loss, _, extras = model.compute_losses(images, labels)
+    loss, extras, _ = model.compute_losses(images, labels)
     erased_scores, _ = model.scores_and_map(erased)
     expected = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, erased_scores))
     np.testing.assert_allclose(extras["cross_entropy_erased"].numpy(), expected.numpy(), rtol=1e-5)
@@ -178,20 +180,20 @@ def test_unet_dice_by_hand():
     np.testing.assert_allclose(foreground_dice(logits, masks).numpy(), [0.5, 1.0])
 
 
-@pytest.mark.parametrize("name", ["erase", "pn", "unet", "all_ones"])
-def test_new_baselines_train_a_few_steps_on_the_embedded_data(name):
+@pytest.mark.parametrize("name", ["erase", "pn", "unet", "all_ones", "refine"])
+def test_new_baselines_train_a_few_steps_on_the_embedded_data(name, request):
     from mmu_tf.data.pipeline import training_dataset
     from mmu_tf.data.synthetic import make_synthetic_split
     from mmu_tf.models import method_class
 
-    config = _demo_config(name)
+    config = _demo_config(name, request)
     keras.utils.set_random_seed(0)
     split = make_synthetic_split("train", 8, image_size=64, seed=0)
     data = training_dataset(split, config.data, 4, seed=0, with_masks=method_class(name).needs_masks, epochs=1)
     model = build_model(config, split.class_names)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     history = model.fit(data.repeat(), steps_per_epoch=2, epochs=3, verbose=0).history
-    assert set(history) == {"loss", "accuracy", *model.extra_metrics}
+    assert set(history) == {"loss", "accuracy", *model.loss_terms}
     assert all(np.isfinite(value) for values in history.values() for value in values)
     if name != "all_ones":  # balanced classes: its prior starts, and stays, at the optimum
         assert history["loss"][-1] < history["loss"][0]

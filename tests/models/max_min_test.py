@@ -46,7 +46,7 @@ def test_any_input_size_works():
 )
 def test_ablation_switches_choose_the_loss_terms(kwargs, expected_terms):
     model = _model(**kwargs)
-    total, terms, _, _ = model.compute_loss_terms(_images(2), tf.constant([0, 1]), training=True)
+    total, terms, _ = model.compute_losses(_images(2), tf.constant([0, 1]), training=True)
     assert set(terms) == expected_terms
     weight = model.background_weight if "background" in terms else 0.0
     expected = sum(value for name, value in terms.items() if name != "background") + weight * terms.get(
@@ -60,7 +60,7 @@ def test_loss_terms_are_finite_for_an_all_black_image():
     model = _model(background="eem")
     images = np.zeros((2, 64, 64, 3), "float32")
     with tf.GradientTape() as tape:
-        total, terms, _, _ = model.compute_loss_terms(images, tf.constant([0, 1]), training=True)
+        total, terms, _ = model.compute_losses(images, tf.constant([0, 1]), training=True)
     gradients = tape.gradient(total, model.trainable_variables)
     assert all(np.isfinite(value.numpy()) for value in terms.values())
     assert all(np.all(np.isfinite(gradient.numpy())) for gradient in gradients if gradient is not None)
@@ -72,9 +72,9 @@ def test_fit_lowers_the_loss_on_the_embedded_data_and_logs_every_term():
     images, labels = np.stack(split.images).astype("float32") / 255.0, split.labels
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=StepDecay(1e-2, 0.9, 100), momentum=0.9))
     dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(4).repeat(8)
-    before = model.compute_loss_terms(images, labels, training=True)[0].numpy()
+    before = model.compute_losses(images, labels, training=True)[0].numpy()
     history = model.fit(dataset, epochs=1, verbose=0, shuffle=False)
-    after = model.compute_loss_terms(images, labels, training=True)[0].numpy()
+    after = model.compute_losses(images, labels, training=True)[0].numpy()
     assert after < before
     logged = set(history.history)
     assert {"loss", "localizer_ce", "foreground_ce", "background", "size", "accuracy", "t", "sigma"} <= logged
@@ -103,7 +103,7 @@ def test_train_step_under_bfloat16_keeps_losses_float32():
         model.compile(optimizer=keras.optimizers.SGD(1e-3))
         logs = model.train_on_batch(_images(2, 64), np.array([0, 1]), return_dict=True)
         assert all(np.isfinite(value) for value in logs.values())
-        _, terms, _, _ = model.compute_loss_terms(_images(2, 64), tf.constant([0, 1]))
+        _, terms, _ = model.compute_losses(_images(2, 64), tf.constant([0, 1]))
         assert all(value.dtype == tf.float32 for value in terms.values())
         assert model(_images(1, 64))["mask"].dtype == tf.float32
     finally:

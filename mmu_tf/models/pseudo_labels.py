@@ -1,0 +1,75 @@
+"""Pseudo pixel labels drawn from a teacher's soft mask: confident foreground, confident background, the rest ignored."""
+
+import tensorflow as tf
+
+
+def confident_regions(teacher_mask, foreground_fraction, background_fraction):
+    """Bool masks `(foreground, background)` of each image's highest and lowest teacher scores.
+
+    Per image, the `foreground_fraction` of its pixels that the teacher scores
+    highest and the `background_fraction` it scores lowest (by rank, so any
+    monotone rescaling of the teacher's map gives the same regions; ties at a
+    threshold are all taken). A pixel is never in both: a flat map gives no seeds.
+
+    Args:
+        teacher_mask: `(B, h, w)` scores, higher for foreground.
+        foreground_fraction, background_fraction: floats in (0, 1), with a sum <= 1.
+
+    Example:
+    >>> foreground, background = confident_regions(tf.constant([[[0.9, 0.5, 0.2, 0.1]]]), 0.25, 0.5)
+    >>> foreground.numpy().tolist(), background.numpy().tolist()
+    ([[[True, False, False, False]]], [[[False, False, True, True]]])
+    """
+    scores = tf.cast(teacher_mask, tf.float32)
+    flat = tf.reshape(scores, tf.stack([tf.shape(scores)[0], -1]))
+    count = tf.shape(flat)[1]
+    ascending = tf.sort(flat, axis=-1)
+
+    def kept(fraction):
+        return tf.clip_by_value(tf.cast(tf.round(fraction * tf.cast(count, tf.float32)), tf.int32), 1, count)
+
+    foreground_threshold = tf.gather(ascending, count - kept(foreground_fraction), axis=1)[:, None, None]
+    background_threshold = tf.gather(ascending, kept(background_fraction) - 1, axis=1)[:, None, None]
+    foreground = (scores >= foreground_threshold) & (scores > background_threshold)
+    background = (scores <= background_threshold) & (scores < foreground_threshold)
+    return foreground, background
+
+
+def sample_pixels(region, count, seed):
+    """`count` pixels of each image's bool `region` `(B, h, w)`, drawn uniformly without replacement.
+
+    All of the region where it holds fewer. `seed`: the two int32 of a stateless
+    draw (`tf.random.stateless_uniform`): the same seed draws the same pixels, on
+    any replica and after a resume.
+
+    Example:
+    >>> region = tf.constant([[[True, True, False, True]]])
+    >>> int(tf.reduce_sum(tf.cast(sample_pixels(region, 2, seed=[0, 1]), tf.int32)))
+    2
+    """
+    noise = tf.random.stateless_uniform(tf.shape(region), seed=seed)
+    scores = tf.where(region, noise, -1.0)
+    flat = tf.reshape(scores, tf.stack([tf.shape(scores)[0], -1]))
+    kth = tf.math.top_k(flat, k=tf.minimum(count, tf.shape(flat)[1])).values[:, -1]
+    return region & (scores >= kth[:, None, None])
+
+
+def away_from_border(region, margin):
+    """`region` without the cells within `margin` cells of the image's border.
+
+    A teacher's map is lowest along the border (its backbone pads with zeros
+    there), so its background seeds gather on the border, and a decoder taught
+    by them learns where the border is rather than what the background looks like.
+
+    Example:
+    >>> away_from_border(tf.ones((1, 4, 4), tf.bool), 1).numpy()[0].astype(int).tolist()
+    [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 0, 0, 0]]
+    """
+    if margin <= 0:
+        return region
+    height, width = tf.shape(region)[1], tf.shape(region)[2]
+    rows = tf.range(height)
+    columns = tf.range(width)
+    inside_rows = (rows >= margin) & (rows < height - margin)
+    inside_columns = (columns >= margin) & (columns < width - margin)
+    return region & (inside_rows[None, :, None] & inside_columns[None, None, :])

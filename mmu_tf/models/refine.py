@@ -1,0 +1,231 @@
+"""Full-resolution masks from image labels: a decoder on a trained model's pyramid, taught by its mask."""
+
+import keras
+import tensorflow as tf
+
+from mmu_tf import losses
+from mmu_tf.layers.map_upsampling import upsample_maps
+from mmu_tf.layers.pyramid_decoder import PyramidDecoder
+from mmu_tf.models.base import MethodModel
+from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, sample_pixels
+
+
+def pyramid_of(backbone, levels):
+    """A functional model from `backbone`'s input to its pyramid `levels` (the same layers and weights)."""
+    pyramid = getattr(backbone, "pyramid_outputs", None) or {}
+    missing = [level for level in levels if level not in pyramid]
+    if missing:
+        raise ValueError(
+            f"`--config.method.teacher`: the teacher's backbone has no pyramid levels {missing} "
+            f"(it has {sorted(pyramid) or 'none'}); a teacher trained with `model.feature_level=P5` on a "
+            "keras-hub backbone has P2..P5"
+        )
+    return keras.Model(backbone.inputs, [pyramid[level] for level in levels], name="teacher_pyramid")
+
+
+@keras.saving.register_keras_serializable(package="mmu_tf")
+class RefineModel(MethodModel):
+    """A trained model (the teacher) with a full-resolution mask learned from its own mask (docs/method.md §8).
+
+    The teacher (any method of this package, Max-Min by default) is frozen: its
+    class probabilities are this model's, so classification is exactly the
+    teacher's. A `PyramidDecoder` reads the teacher backbone's finer pyramid
+    levels (strides 4-32) and predicts a foreground logit per stride-4 cell,
+    trained from image labels only (the teacher saw only those) with
+
+        L = PCE(z; F, B) + lambda_s E_bilateral(sigmoid(z), X) + lambda_a [psi_t(-s+) + psi_t(-s-)]
+
+    - PCE, `losses.partial_binary_cross_entropy`: on pseudo labels, each
+      image's `foreground_fraction` of cells the teacher scores highest (F) and
+      `background_fraction` lowest (B), every other cell ignored
+      (`confident_regions`); with `seed_pixels > 0`, that many of each drawn
+      afresh at every step (`sample_pixels`), so the decoder cannot copy the
+      teacher's blob outline;
+    - E_bilateral, `losses.bilateral_smoothness`: nearby cells of similar
+      colour share a label, which moves the outline onto the image's edges;
+    - the log-barrier size terms of the paper (Eq. 10-11, sizes as fractions of
+      the image): the mask can neither vanish nor fill the image.
+
+    `call` returns `probabilities` (the teacher's), `mask` (`sigmoid` of the
+    decoder's logits, upsampled to the input with `upsample_maps`) and
+    `teacher_mask`. The loss is computed at the decoder's resolution, the image
+    and the teacher's mask area-averaged to it.
+
+    Args:
+        teacher: a trained model of this package (`mmu_tf.workdir.load_workdir`),
+            whose backbone has `pyramid_outputs`.
+        num_classes, class_names: the teacher's (checked when given).
+        levels: the pyramid levels the decoder reads, finest first.
+        decoder_channels: the decoder's width.
+        foreground_fraction, background_fraction: the seed rule's shares.
+        seed_pixels: seeds drawn per region, image and step; 0: every cell of the regions.
+        border_margin: cells along the image border that never seed (`away_from_border`).
+        smoothness_weight, smoothness_radius, smoothness_sigma_xy, smoothness_sigma_rgb:
+            lambda_s and the bilateral window (cells of the loss grid, RGB in [0, 1]).
+        size_weight, barrier_t: lambda_a and the log barrier's t.
+        seed: the seed of the pixel draws.
+
+    Example:
+    >>> from mmu_tf.models.class_activation import ClassActivationModel
+    >>> teacher = ClassActivationModel(build_backbone("resnet18"), num_classes=2, pooling="wildcat")
+    >>> model = RefineModel(teacher)
+    >>> outputs = model(np.zeros((1, 64, 64, 3), "float32"))
+    >>> outputs["probabilities"].shape, outputs["mask"].shape
+    (TensorShape([1, 2]), TensorShape([1, 64, 64]))
+    """
+
+    loss_terms = ("seed_cross_entropy", "smoothness", "size", "foreground_fraction")
+
+    def __init__(
+        self,
+        teacher,
+        num_classes=None,
+        class_names=None,
+        levels=("P2", "P3", "P4", "P5"),
+        decoder_channels=64,
+        foreground_fraction=0.2,
+        background_fraction=0.3,
+        seed_pixels=0,
+        border_margin=0,
+        smoothness_weight=1.0,
+        smoothness_radius=5,
+        smoothness_sigma_xy=3.0,
+        smoothness_sigma_rgb=0.1,
+        size_weight=1.0,
+        barrier_t=5.0,
+        seed=0,
+        **kwargs,
+    ):
+        if num_classes is not None and int(num_classes) != teacher.num_classes:
+            raise ValueError(f"`num_classes` {num_classes} differs from the teacher's {teacher.num_classes}")
+        super().__init__(None, teacher.num_classes, class_names or teacher.class_names, **kwargs)
+        if not (0.0 < foreground_fraction < 1.0 and 0.0 < background_fraction < 1.0):
+            raise ValueError(
+                "`foreground_fraction` and `background_fraction` must be in (0, 1). "
+                f"Received: {foreground_fraction}, {background_fraction}"
+            )
+        if foreground_fraction + background_fraction > 1.0:
+            raise ValueError(
+                f"`foreground_fraction` + `background_fraction` must be <= 1. Received: "
+                f"{foreground_fraction} + {background_fraction}"
+            )
+        if int(seed_pixels) < 0 or int(smoothness_radius) < 1:
+            raise ValueError(
+                f"`seed_pixels` must be >= 0 and `smoothness_radius` >= 1. Received: {seed_pixels}, {smoothness_radius}"
+            )
+        self.teacher = teacher
+        self.teacher.trainable = False
+        self.levels = tuple(levels)
+        self.decoder_channels = int(decoder_channels)
+        self.foreground_fraction = float(foreground_fraction)
+        self.background_fraction = float(background_fraction)
+        self.seed_pixels = int(seed_pixels)
+        self.border_margin = int(border_margin)
+        self.smoothness_weight = float(smoothness_weight)
+        self.smoothness_radius = int(smoothness_radius)
+        self.smoothness_sigma_xy = float(smoothness_sigma_xy)
+        self.smoothness_sigma_rgb = float(smoothness_sigma_rgb)
+        self.size_weight = float(size_weight)
+        self.barrier_t = float(barrier_t)
+        self.seed = int(seed)
+        # The pyramid's layers are the teacher's backbone, saved once, with the teacher: this
+        # view of them is kept out of Keras's tracking so no checkpoint holds them twice.
+        object.__setattr__(self, "_pyramid", pyramid_of(teacher.backbone, self.levels))
+        self.decoder = PyramidDecoder(self.decoder_channels, name="decoder")
+
+    def build(self, input_shape):
+        # The decoder's input shapes come from the pyramid: one symbolic call builds it.
+        self.normalization.build(input_shape)
+        if not self.decoder.built:
+            self.decoder.build([tuple(level.shape) for level in self._pyramid.outputs])
+        self.built = True
+
+    # === Forward passes ===
+
+    def decode(self, images, training=False):
+        """`(teacher outputs, foreground logits (B, h, w) at the finest level, float32)` of images in [0, 1]."""
+        teacher_outputs = self.teacher(images, training=False)
+        levels = self._pyramid(self.normalization(images), training=False)
+        return teacher_outputs, self.decoder(levels, training=training)
+
+    def call(self, images, training=False):
+        teacher_outputs, logits = self.decode(images, training=training)
+        return {
+            "probabilities": teacher_outputs["probabilities"],
+            "mask": tf.sigmoid(upsample_maps(logits, tf.shape(images)[1:3])),
+            "teacher_mask": teacher_outputs["mask"],
+        }
+
+    # === Training ===
+
+    def pseudo_labels(self, teacher_mask, grid_size, training=False):
+        """Bool seeds `(foreground, background)` `(B, h, w)` on the decoder's grid, from the teacher's mask."""
+        teacher_mask = tf.image.resize(tf.cast(teacher_mask, tf.float32)[..., None], grid_size, method="area")[..., 0]
+        foreground, background = confident_regions(teacher_mask, self.foreground_fraction, self.background_fraction)
+        foreground = away_from_border(foreground, self.border_margin)
+        background = away_from_border(background, self.border_margin)
+        if training and self.seed_pixels:
+            # A fresh draw at every step (the optimizer's step count), the same on a resumed run.
+            step = tf.cast(self.optimizer.iterations, tf.int32)
+            foreground = sample_pixels(foreground, self.seed_pixels, tf.stack([self.seed, 2 * step]))
+            background = sample_pixels(background, self.seed_pixels, tf.stack([self.seed, 2 * step + 1]))
+        return foreground, background
+
+    def compute_losses(self, images, labels, masks=None, training=False):
+        del masks  # never read: the pseudo labels are the teacher's
+        teacher_outputs, logits = self.decode(images, training=training)
+        grid_size = tf.shape(logits)[1:3]
+        foreground, background = self.pseudo_labels(teacher_outputs["mask"], grid_size, training=training)
+        probabilities = tf.sigmoid(logits)
+        small_images = tf.image.resize(tf.cast(images, tf.float32), grid_size, method="area")
+        terms = {
+            "seed_cross_entropy": tf.reduce_mean(losses.partial_binary_cross_entropy(logits, foreground, background)),
+            "smoothness": tf.reduce_mean(
+                losses.bilateral_smoothness(
+                    probabilities,
+                    small_images,
+                    self.smoothness_radius,
+                    self.smoothness_sigma_xy,
+                    self.smoothness_sigma_rgb,
+                )
+            ),
+            "size": tf.reduce_mean(losses.size_balance(probabilities, self.barrier_t, normalize=True)),
+            "foreground_fraction": tf.reduce_mean(tf.cast(probabilities >= 0.5, tf.float32)),
+        }
+        loss = (
+            terms["seed_cross_entropy"]
+            + self.smoothness_weight * terms["smoothness"]
+            + self.size_weight * terms["size"]
+        )
+        # The teacher's class scores, for the accuracy the logs show (log p: logits up to a constant).
+        scores = tf.math.log(tf.maximum(tf.cast(teacher_outputs["probabilities"], tf.float32), 1e-12))
+        return loss, terms, {"accuracy": scores}
+
+    # === Config ===
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("backbone")
+        return {
+            **config,
+            "teacher": keras.saving.serialize_keras_object(self.teacher),
+            "levels": list(self.levels),
+            "decoder_channels": self.decoder_channels,
+            "foreground_fraction": self.foreground_fraction,
+            "background_fraction": self.background_fraction,
+            "seed_pixels": self.seed_pixels,
+            "border_margin": self.border_margin,
+            "smoothness_weight": self.smoothness_weight,
+            "smoothness_radius": self.smoothness_radius,
+            "smoothness_sigma_xy": self.smoothness_sigma_xy,
+            "smoothness_sigma_rgb": self.smoothness_sigma_rgb,
+            "size_weight": self.size_weight,
+            "barrier_t": self.barrier_t,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        teacher = keras.saving.deserialize_keras_object(config.pop("teacher"))
+        return cls(teacher, **config)
