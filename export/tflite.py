@@ -4,20 +4,24 @@
 
 The model takes float32 RGB images `[N, H, W, 3]` in [0, 1] (resize the
 input tensor for other sizes) and its `serving_default` signature returns
-`output_0..3` = `class_id`, `foreground_fraction`, `mask`, `probabilities`
-(the sorted output names; `OUTPUT.json` beside the model maps them and lists
-the class names and the pixel limit). Run it with
+`class_id`, `foreground_fraction`, `mask` and `probabilities` by those names
+(LiteRT's signature runner reads them by name; `OUTPUT.json` beside the model
+lists them, the class names, the resize and the pixel limit). Run it with
 `mmu_tf.inference.litert.LiteRTModel`, which checks the input first (a TFLite
 graph cannot refuse 0-255 pixels or NaN), or with LiteRT's `Interpreter` directly.
 
 The weights are frozen into constants before conversion: converting the
 SavedModel directly keeps them as resource variables, and LiteRT then fails
-with `READ_VARIABLE ... variable != nullptr`.
+with `READ_VARIABLE ... variable != nullptr`. Freezing flattens the outputs to
+a list (the signature would say `output_0..3`), so the frozen function is
+wrapped in one that names them again and saved, without variables, as the
+SavedModel the converter reads: its signature keeps the names.
 """
 
 import json
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -37,12 +41,19 @@ def convert_to_tflite(predictor, quantization="none"):
     if quantization not in ("none", "dynamic"):
         raise ValueError(f"--quantization must be none or dynamic. Received: {quantization!r}")
     frozen = convert_variables_to_constants_v2(predictor.predict_batch.get_concrete_function())
-    # A trackable object makes the converter write a `serving_default` signature.
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([frozen], tf.Module())
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantization == "dynamic":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    return converter.convert()
+    # The frozen function returns the outputs flattened, in sorted-name order: named again here.
+    module = tf.Module()
+    module.serve = tf.function(
+        lambda images: dict(zip(OUTPUT_NAMES, frozen(images))),
+        input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")],
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        tf.saved_model.save(module, folder, signatures={"serving_default": module.serve.get_concrete_function()})
+        converter = tf.lite.TFLiteConverter.from_saved_model(folder)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        if quantization == "dynamic":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        return converter.convert()
 
 
 def export_tflite(predictor, output, quantization="none"):
@@ -53,7 +64,7 @@ def export_tflite(predictor, output, quantization="none"):
         handle.write(flatbuffer)
     description = {
         "input": "images: float32 [N, H, W, 3], RGB in [0, 1]",
-        "outputs": {f"output_{index}": name for index, name in enumerate(OUTPUT_NAMES)},
+        "outputs": list(OUTPUT_NAMES),
         "class_names": predictor.class_names,
         "max_image_pixels": predictor.max_image_pixels,
         "resize": predictor.resize_settings.to_dict(),

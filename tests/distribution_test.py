@@ -110,7 +110,9 @@ def test_synchronized_batch_norm_matches_one_device_in_float32_bfloat16_and_floa
         [sys.executable, "-c", SYNCHRONIZED_BATCH_NORM], cwd=REPO, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr[-4000:]
-    errors = {line.split()[1]: float(line.split()[2]) for line in result.stdout.splitlines() if line.startswith("ERROR")}
+    errors = {
+        line.split()[1]: float(line.split()[2]) for line in result.stdout.splitlines() if line.startswith("ERROR")
+    }
     # 16 bits: measured 0.0096 (bf16, 8 mantissa bits) and 0.0017 (fp16) after the fix.
     assert errors["float32"] < 1e-4 and errors["mixed_bfloat16"] < 0.05 and errors["mixed_float16"] < 0.05, errors
 

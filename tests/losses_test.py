@@ -112,3 +112,40 @@ def test_size_balance_by_hand():
     np.testing.assert_allclose(
         losses.size_balance(half, 5.0, normalize=True).numpy(), [2 * -0.2 * math.log(0.5)], rtol=1e-6
     )
+
+
+def test_partial_cross_entropy_averages_each_seed_region_and_ignores_the_rest():
+    logits = tf.constant([[[math.log(3.0), 0.0, 5.0, -math.log(3.0)]]])  # p = 0.75, 0.5, -, 0.25
+    foreground = [[[True, True, False, False]]]
+    background = [[[False, False, False, True]]]
+    # Foreground: mean(-log 0.75, -log 0.5); background: -log(1 - 0.25); pixel 3 (logit 5) ignored.
+    expected = (-math.log(0.75) - math.log(0.5)) / 2 - math.log(0.75)
+    np.testing.assert_allclose(
+        losses.partial_binary_cross_entropy(logits, foreground, background).numpy(), [expected], rtol=1e-6
+    )
+    nothing = [[[False] * 4]]
+    np.testing.assert_allclose(losses.partial_binary_cross_entropy(logits, nothing, nothing).numpy(), [0.0])
+
+
+def test_bilateral_smoothness_weighs_disagreements_by_distance_and_colour():
+    probabilities = tf.constant([[[1.0, 0.0, 0.0]]])
+    image = np.zeros((1, 1, 3, 3), "float32")
+    image[0, 0, 2] = 0.1  # the third pixel's colour differs by 0.1 in each channel
+    # radius 2: pairs (0,1) d=1 disagreement 1; (0,2) d=2, colour 0.03, disagreement 1; (1,2): 0.
+    expected = (math.exp(-1 / 2) + math.exp(-4 / 2 - 0.03 / (2 * 0.1**2))) / 3
+    value = losses.bilateral_smoothness(probabilities, image, radius=2, sigma_xy=1.0, sigma_rgb=0.1)
+    np.testing.assert_allclose(value.numpy(), [expected], rtol=1e-5)
+    # A uniform mask has no disagreement, whatever the image.
+    flat = losses.bilateral_smoothness(tf.ones((1, 4, 4)), np.random.rand(1, 4, 4, 3), radius=2)
+    np.testing.assert_allclose(flat.numpy(), [0.0], atol=1e-7)
+    assert len(losses.window_offsets(2)) == (5 * 5 - 1) // 2
+
+
+def test_refinement_terms_are_finite_for_saturated_logits():
+    logits = tf.Variable([[[1e4, -1e4], [3e4, -3e4]]])
+    seeds = tf.constant([[[True, False], [True, False]]])
+    with tf.GradientTape() as tape:
+        value = losses.partial_binary_cross_entropy(logits, seeds, ~seeds) + losses.bilateral_smoothness(
+            tf.sigmoid(logits), np.zeros((1, 2, 2, 3), "float32"), radius=1
+        )
+    assert np.all(np.isfinite(value.numpy())) and np.all(np.isfinite(tape.gradient(value, logits).numpy()))

@@ -2,8 +2,9 @@
 
 A TFLite graph cannot refuse a call (its builtin ops have no assertion), so a
 model fed 0-255 pixels or NaN would answer confidently. `LiteRTModel` checks
-the input first and names its outputs from the `.tflite.json` written beside
-the model by `python -m export.tflite`.
+the input first, and reads the class names and limits from the `.tflite.json`
+written beside the model by `python -m export.tflite`; the outputs come by name
+from the model's own signature.
 
     from mmu_tf.inference.litert import LiteRTModel
     model = LiteRTModel("mmu.tflite")
@@ -42,7 +43,9 @@ class LiteRTModel:
             raise FileNotFoundError(f"{description_path}: missing (python -m export.tflite writes it beside the model)")
         with open(description_path) as handle:
             description = json.load(handle)
-        self.output_names = description["outputs"]
+        # Models exported before the signature kept the names map `output_i` to them here.
+        outputs = description["outputs"]
+        self.output_names = outputs if isinstance(outputs, dict) else {name: name for name in outputs}
         self.class_names = description["class_names"]
         self.max_image_pixels = int(description.get("max_image_pixels", 25_000_000))
         # The evaluation resize of the model's training config (`mmu_tf.inference.predictor.evaluation_input`).
@@ -55,7 +58,7 @@ class LiteRTModel:
 
     def __call__(self, images):
         images = check_float_images_numpy(images, self.max_image_pixels)
-        outputs = {self.output_names[key]: value for key, value in self.runner(images=images).items()}
+        outputs = {self.output_names.get(key, key): value for key, value in self.runner(images=images).items()}
         outputs["class_name"] = [self.class_names[int(index)] for index in outputs["class_id"]]
         return outputs
 

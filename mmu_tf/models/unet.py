@@ -25,7 +25,8 @@ class UNetModel(MethodModel):
     """U-Net (Ronneberger et al., MICCAI 2015) trained on the pixel masks: the only method that sees them.
 
     Encoder: the backbone's feature pyramid (strides 4, 8, 16, 32). Decoder:
-    at each level, upsample (bilinear) to the skip's size, concatenate,
+    at each level, upsample (bilinear, `upsample_maps`: each cell put back on the
+    skip cell it was computed over) to the skip's size, concatenate,
     two 3x3 conv + batch norm + ReLU; a 1x1 conv gives the foreground logit
     at stride 4, upsampled bilinearly to the input. Loss: the pixel-wise
     binary cross-entropy from logits (float32), plus the cross-entropy of a
@@ -79,7 +80,8 @@ class UNetModel(MethodModel):
         scores = self.classifier(self.global_pooling(deepest))
         features = deepest
         for skip, block in zip(reversed(skips), self.decoder_blocks):
-            features = tf.image.resize(features, tf.shape(skip)[1:3], method="bilinear")
+            # Each deeper cell over the skip cell it was computed from (cell i on cell 2i).
+            features = upsample_maps(features, tf.shape(skip)[1:3])
             features = tf.concat([tf.cast(features, skip.dtype), skip], axis=-1)
             for layer in block:
                 features = layer(features, training=training)

@@ -1,0 +1,39 @@
+"""Seeds from a teacher's mask: by rank, never both, away from the border, drawn reproducibly."""
+
+import numpy as np
+import tensorflow as tf
+
+from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, sample_pixels
+
+
+def test_confident_regions_take_each_images_top_and_bottom_shares_by_rank():
+    scores = tf.constant([[[0.9, 0.8, 0.5, 0.4, 0.3, 0.1, 0.0, 0.2, 0.6, 0.7]], [[5.0] * 5 + [1.0] * 5]])
+    foreground, background = (region.numpy()[:, 0] for region in confident_regions(scores, 0.2, 0.3))
+    # Image 0: top 2 are 0.9 and 0.8; bottom 3 are 0.0, 0.1, 0.2.
+    assert np.flatnonzero(foreground[0]).tolist() == [0, 1]
+    assert np.flatnonzero(background[0]).tolist() == [5, 6, 7]
+    # Image 1: ties at the thresholds are all taken (five 5s, five 1s); any rescaling, same regions.
+    assert foreground[1].sum() == 5 and background[1].sum() == 5 and not (foreground[1] & background[1]).any()
+    again = confident_regions(tf.sigmoid(scores * 3.0), 0.2, 0.3)
+    np.testing.assert_array_equal(again[0].numpy()[:, 0], foreground)
+
+
+def test_a_flat_teacher_gives_no_seeds():
+    foreground, background = confident_regions(tf.fill((1, 4, 4), 0.5), 0.2, 0.3)
+    assert not foreground.numpy().any() and not background.numpy().any()
+
+
+def test_border_cells_never_seed():
+    region = away_from_border(tf.ones((1, 5, 6), tf.bool), 2).numpy()[0]
+    assert np.flatnonzero(region.any(axis=1)).tolist() == [2] and np.flatnonzero(region.any(axis=0)).tolist() == [2, 3]
+    np.testing.assert_array_equal(away_from_border(tf.ones((1, 2, 2), tf.bool), 0).numpy(), True)
+
+
+def test_sampled_seeds_are_a_subset_of_the_count_asked_and_repeat_with_the_seed():
+    region = tf.constant(np.random.default_rng(0).random((2, 8, 8)) > 0.5)
+    drawn = sample_pixels(region, 5, seed=[3, 4]).numpy()
+    assert (drawn <= region.numpy()).all() and drawn.sum(axis=(1, 2)).tolist() == [5, 5]
+    np.testing.assert_array_equal(sample_pixels(region, 5, seed=[3, 4]).numpy(), drawn)
+    assert not np.array_equal(sample_pixels(region, 5, seed=[3, 5]).numpy(), drawn)
+    # Asking for more than the region holds gives the whole region.
+    np.testing.assert_array_equal(sample_pixels(region, 64, seed=[0, 0]).numpy(), region.numpy())

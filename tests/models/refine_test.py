@@ -1,0 +1,81 @@
+"""The refine method: a frozen teacher's class, a decoder's mask, trained from the teacher's mask only."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mmu_tf.models import ClassActivationModel, RefineModel, build_backbone
+from tests.conftest import TEST_BACKBONE
+
+
+def _images(count=2, size=64, seed=0):
+    return np.random.default_rng(seed).random((count, size, size, 3)).astype("float32")
+
+
+def _refine(backbone=TEST_BACKBONE, **settings):
+    keras.utils.set_random_seed(0)
+    teacher = ClassActivationModel(build_backbone(backbone), 2, pooling="wildcat", class_names=["a", "b"])
+    teacher(_images(1))
+    return RefineModel(teacher, **settings)
+
+
+def test_the_class_is_the_teachers_and_only_the_decoder_trains():
+    model = _refine()
+    images = _images()
+    outputs = model(images)
+    teacher_outputs = model.teacher(images)
+    np.testing.assert_array_equal(outputs["probabilities"].numpy(), teacher_outputs["probabilities"].numpy())
+    np.testing.assert_array_equal(outputs["teacher_mask"].numpy(), teacher_outputs["mask"].numpy())
+    assert outputs["mask"].shape == (2, 64, 64) and model.class_names == ["a", "b"]
+    decoder = {id(variable) for variable in model.decoder.trainable_variables}
+    assert {id(variable) for variable in model.trainable_variables} == decoder
+    teacher_before = [weight.copy() for weight in model.teacher.get_weights()]
+    decoder_before = [weight.copy() for weight in model.decoder.get_weights()]
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    model.fit(images, np.array([0, 1]), batch_size=2, epochs=1, verbose=0)
+    for before, after in zip(teacher_before, model.teacher.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert any(not np.array_equal(before, after) for before, after in zip(decoder_before, model.decoder.get_weights()))
+
+
+def test_the_loss_never_reads_the_true_masks():
+    model = _refine(smoothness_weight=0.5, size_weight=0.5)
+    images, labels = _images(), tf.constant([0, 1])
+    without = model.compute_losses(images, labels, None)
+    with_masks = model.compute_losses(images, labels, tf.ones((2, 64, 64), tf.bool))
+    np.testing.assert_array_equal(without[0].numpy(), with_masks[0].numpy())
+    assert set(without[1]) == set(RefineModel.loss_terms)
+
+
+def test_saved_and_loaded_it_predicts_the_same_and_holds_the_backbone_once(tmp_path):
+    model = _refine(decoder_channels=16, foreground_fraction=0.1, border_margin=2)
+    images = _images()
+    outputs = model(images)
+    model.save(tmp_path / "refine.keras")
+    restored = keras.saving.load_model(tmp_path / "refine.keras")
+    assert (restored.decoder_channels, restored.foreground_fraction, restored.border_margin) == (16, 0.1, 2)
+    again = restored(images)
+    for key in ("probabilities", "mask"):
+        np.testing.assert_allclose(again[key].numpy(), outputs[key].numpy(), atol=1e-6)
+    assert len(restored.weights) == len(model.teacher.weights) + len(model.decoder.weights)
+
+
+def test_it_reads_the_lite0_pyramid():
+    model = _refine("efficientnet_lite0")
+    mask = model(_images())["mask"].numpy()
+    assert mask.shape == (2, 64, 64) and np.all(np.isfinite(mask))
+    assert [tuple(level.shape[1:]) for level in model._pyramid(tf.zeros((1, 64, 64, 3)))] == [
+        (16, 16, 24),
+        (8, 8, 40),
+        (4, 4, 112),
+        (2, 2, 1280),
+    ]
+
+
+def test_bad_settings_and_teachers_are_refused_by_name():
+    teacher = ClassActivationModel(build_backbone(TEST_BACKBONE), 2, pooling="wildcat")
+    with pytest.raises(ValueError, match="foreground_fraction"):
+        RefineModel(teacher, foreground_fraction=0.8, background_fraction=0.3)
+    with pytest.raises(ValueError, match="no pyramid levels"):
+        RefineModel(teacher, levels=("P1", "P2"))
