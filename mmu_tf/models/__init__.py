@@ -63,7 +63,8 @@ def load_teacher(config, class_names):
             )
     if list(teacher.class_names or []) != list(class_names):
         raise ValueError(
-            f"--config.method.teacher: {workdir} classifies {teacher.class_names}, this run's data has {list(class_names)}"
+            f"--config.method.teacher: {workdir} classifies {teacher.class_names}, "
+            f"this run's data has {list(class_names)}"
         )
     return teacher
 

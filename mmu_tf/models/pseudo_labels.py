@@ -1,4 +1,4 @@
-"""Pseudo pixel labels drawn from a teacher's soft mask: confident foreground, confident background, the rest ignored."""
+"""Pseudo pixel labels from a teacher's soft mask: confident foreground, confident background, the rest ignored."""
 
 import tensorflow as tf
 
