@@ -32,6 +32,8 @@ setup(
         "tifffile>=2024.1",
         # keras-hub reads converted presets (python -m mmu_tf.import_weights) from safetensors files.
         "safetensors>=0.4",
+        # Masks as valid, simplified, merged polygons for QuPath (predict --geojson, predict_wsi).
+        "shapely>=2.0,<2.3",
     ],
     extras_require={
         "litert": ["ai-edge-litert>=2.0"],

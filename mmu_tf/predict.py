@@ -16,7 +16,10 @@ Writes, for each image, `OUT/masks/<name>.png` (the binary mask, 0 / 255, at
 the image's own size) and `OUT/overlays/<name>.png` (the image with the mask's
 contour and the class with its probability), then `OUT/predictions.csv`: one
 row per image with the class, every class's probability and the foreground
-fraction. A file that cannot be read as an image, declares more than
+fraction. With `--geojson`, also `OUT/geojson/<name>.geojson`: the mask as
+polygons (holes kept) that QuPath imports as annotations (File > Import
+objects), the predicted class and its probability in their properties
+(`mmu_tf.inference.polygons`). A file that cannot be read as an image, declares more than
 `--max_image_pixels` pixels in its header, or has a side under 32 pixels is
 reported and listed in `OUT/skipped.csv`; the rest are processed.
 """
@@ -171,8 +174,13 @@ def resolve_saved_model(path):
 MINIMUM_SIDE = 32
 
 
-def predict_files(predictor, inputs, output, progress=True, max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS):
+def predict_files(
+    predictor, inputs, output, progress=True, max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS, geojson_class=None
+):
     """Predicts every `(path, name)` of `inputs`, writing masks, overlays and the CSV files.
+
+    With `geojson_class` (the name QuPath gives the mask's regions), each
+    mask is also written as `geojson/<name>.geojson`.
 
     A file that is not an image, is larger than `max_image_pixels` (read from
     its header) or smaller than `MINIMUM_SIDE` on a side is skipped with its
@@ -184,7 +192,9 @@ def predict_files(predictor, inputs, output, progress=True, max_image_pixels=DEF
     from mmu_tf.data.samples import DataError, read_image
     from mmu_tf.evaluation.visualize import prediction_overlay, write_png
 
-    for folder in ("masks", "overlays"):
+    from mmu_tf.inference.polygons import feature_collection, mask_polygons, write_geojson
+
+    for folder in ("masks", "overlays", *(("geojson",) if geojson_class else ())):
         os.makedirs(os.path.join(output, folder), exist_ok=True)
     class_names = predictor.class_names
     rows, skipped = [], []
@@ -213,6 +223,16 @@ def predict_files(predictor, inputs, output, progress=True, max_image_pixels=DEF
             row = {"path": path, "class_id": class_id, "class_name": class_names[class_id]}
             row.update({f"probability_{label}": float(value) for label, value in zip(class_names, probabilities)})
             row.update({"foreground_fraction": float(binary_mask.mean()), "mask": mask_path, "overlay": overlay_path})
+            if geojson_class:
+                properties = {
+                    "image": name,
+                    "image_class": class_names[class_id],
+                    "probability": round(float(probabilities[class_id]), 6),
+                }
+                write_geojson(
+                    os.path.join(output, "geojson", f"{name}.geojson"),
+                    feature_collection(mask_polygons(soft_mask), geojson_class, properties),
+                )
             rows.append(row)
     _write_csv(
         os.path.join(output, "predictions.csv"),
@@ -247,6 +267,10 @@ def define_flags():
     flags.DEFINE_list("input", None, "Comma-separated folders (recursive), image files, or .txt lists of image paths.")
     flags.DEFINE_string("output", None, "Folder for masks/, overlays/, predictions.csv and skipped.csv.")
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
+    flags.DEFINE_bool(
+        "geojson", False, "Also write each mask as GeoJSON polygons (OUT/geojson/<name>.geojson) for QuPath."
+    )
+    flags.DEFINE_string("geojson_class", "Foreground", "The QuPath classification of the mask's regions.")
 
 
 def main(argv):
@@ -280,7 +304,14 @@ def main(argv):
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    rows, skipped = predict_files(predictor, inputs, config.output, config.progress, config.max_image_pixels)
+    rows, skipped = predict_files(
+        predictor,
+        inputs,
+        config.output,
+        config.progress,
+        config.max_image_pixels,
+        geojson_class=config.geojson_class if config.geojson else None,
+    )
     print(f"{len(rows)} image(s) predicted, {len(skipped)} skipped; results in {config.output}/predictions.csv")
     if skipped:
         print(f"skipped files and reasons: {config.output}/skipped.csv", file=sys.stderr)

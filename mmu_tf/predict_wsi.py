@@ -15,6 +15,9 @@ tiles, and writes in OUTPUT:
 - overlay.png: the heat map over the slide's thumbnail (tissue only);
 - tiles.csv: per tile, its level-0 corner, tissue fraction, class
   probabilities, predicted class and predicted foreground fraction;
+- annotations.geojson: the tiles' masks as polygons in level-0 pixels (each
+  tile's offset and its level's downsample applied), merged across tile
+  borders: QuPath imports it over the slide (File > Import objects);
 - info.json: the slide's size, the downsample, the tiling, timings.
 
 Memory holds one batch of tiles and the heat map, never the slide.
@@ -79,10 +82,12 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
         predict: `images (B, S, S, 3) float32 in [0, 1] -> (probabilities (B, K), masks (B, S, S))`.
 
     Returns:
-        `(heatmap float32, rows of tiles.csv, info dict, thumbnail, tissue mask)`.
+        `(heatmap float32, rows of tiles.csv, info dict, thumbnail, tissue mask, foreground polygons)`,
+        the polygons a shapely geometry in level-0 pixels.
     """
     from tqdm import tqdm
 
+    from mmu_tf.inference.polygons import mask_polygons, merge
     from mmu_tf.wsi.heatmap import HeatmapStitcher, border_taper
     from mmu_tf.wsi.tile_grid import TileGrid
 
@@ -97,7 +102,7 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
     thumbnail, tissue, scale = thumbnail_and_tissue(slide)
     tiles = list(grid.tiles(tissue, scale, minimum_tissue))
     stitcher = HeatmapStitcher(slide.dimensions, downsample)
-    rows = []
+    rows, pieces = [], []
     weights = border_taper(tile_size, tile_size, overlap)  # `predict` returns masks at the tiles' size
     start = time.perf_counter()
     with tqdm(total=len(tiles), desc="tiles", unit="tile", disable=not progress) as bar:
@@ -107,6 +112,8 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
             probabilities, masks = predict(images)
             for tile, probability, mask in zip(batch, np.asarray(probabilities), np.asarray(masks)):
                 stitcher.add(mask, tile.x, tile.y, grid.level_downsample, weights)
+                # Polygons, not pixels, are kept: their memory is the outlines'.
+                pieces.append(mask_polygons(mask, offset=(tile.x, tile.y), scale=grid.level_downsample))
                 predicted = int(np.argmax(probability))
                 rows.append(
                     {
@@ -134,11 +141,14 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
         "tiles_with_tissue": len(tiles),
         "inference_seconds": round(time.perf_counter() - start, 3),
     }
-    return stitcher.result(), rows, info, thumbnail, tissue
+    polygons = merge(pieces, bounds=(0, 0, *slide.dimensions))
+    return stitcher.result(), rows, info, thumbnail, tissue, polygons
 
 
-def write_outputs(folder, heatmap, rows, info, thumbnail, tissue):
-    """Writes heatmap.npy/.png, overlay.png, tiles.csv and info.json; returns their paths."""
+def write_outputs(folder, heatmap, rows, info, thumbnail, tissue, polygons=None, geojson_class="Foreground"):
+    """Writes heatmap.npy/.png, overlay.png, tiles.csv, annotations.geojson and info.json; returns their paths."""
+    from mmu_tf.inference.polygons import feature_collection, write_geojson
+
     import cv2
 
     from mmu_tf.evaluation.visualize import write_png
@@ -161,6 +171,10 @@ def write_outputs(folder, heatmap, rows, info, thumbnail, tissue):
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
+    if polygons is not None:
+        paths["annotations.geojson"] = write_geojson(
+            os.path.join(folder, "annotations.geojson"), feature_collection(polygons, geojson_class)
+        )
     paths["info.json"] = os.path.join(folder, "info.json")
     with open(paths["info.json"], "w") as handle:
         json.dump(info, handle, indent=2)
@@ -190,6 +204,7 @@ def define_flags():
     flags.DEFINE_float("downsample", 32.0, "Level-0 pixels per heat-map cell, on each side.")
     flags.DEFINE_float("minimum_tissue", 0.05, "Tiles with less tissue than this fraction are skipped.")
     flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of --workdir.")
+    flags.DEFINE_string("geojson_class", "Foreground", "The QuPath classification of annotations.geojson's regions.")
 
 
 def main(argv):
@@ -212,7 +227,7 @@ def main(argv):
         slide = open_slide(flags.FLAGS.slide)
         predictor = Predictor.from_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
         class_names = predictor.class_names
-        heatmap, rows, info, thumbnail, tissue = infer_slide(
+        heatmap, rows, info, thumbnail, tissue, polygons = infer_slide(
             slide,
             tile_predictor(predictor),
             level=flags.FLAGS.level,
@@ -227,7 +242,9 @@ def main(argv):
         raise app.UsageError(str(error)) from error
     info["slide"] = os.path.abspath(flags.FLAGS.slide)
     info["workdir"] = os.path.abspath(flags.FLAGS.workdir)
-    paths = write_outputs(flags.FLAGS.output, heatmap, rows, info, thumbnail, tissue)
+    paths = write_outputs(
+        flags.FLAGS.output, heatmap, rows, info, thumbnail, tissue, polygons, flags.FLAGS.geojson_class
+    )
     print(
         f"{info['tiles_with_tissue']} tissue tiles of {info['tiles_in_grid']} in {info['inference_seconds']:.1f} s; "
         f"heat map {heatmap.shape[1]}x{heatmap.shape[0]} (1 cell = {flags.FLAGS.downsample:g} level-0 pixels)"

@@ -25,13 +25,14 @@ def pyramid_of(backbone, levels):
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class RefineModel(MethodModel):
-    """A trained model (the teacher) with a full-resolution mask learned from its own mask (docs/method.md §8).
+    """A trained model with a full-resolution mask learned from its own mask (docs/method.md §8).
 
-    The teacher (any method of this package, Max-Min by default) is frozen: its
-    class probabilities are this model's, so classification is exactly the
-    teacher's. A `PyramidDecoder` reads the teacher backbone's finer pyramid
-    levels (strides 4-32) and predicts a foreground logit per stride-4 cell,
-    trained from image labels only (the teacher saw only those) with
+    The teacher (any method of this package, Max-Min by default) is frozen and
+    kept as the classifier: its class probabilities are this model's, so
+    classification is exactly the teacher's. A `PyramidDecoder` reads the
+    classifier backbone's finer pyramid levels (strides 4-32) and predicts a
+    foreground logit per stride-4 cell, trained from image labels only (the
+    teacher saw only those) with
 
         L = PCE(z; F, B) + lambda_s E_bilateral(sigmoid(z), X) + lambda_a [psi_t(-s+) + psi_t(-s-)]
 
@@ -46,14 +47,18 @@ class RefineModel(MethodModel):
     - the log-barrier size terms of the paper (Eq. 10-11, sizes as fractions of
       the image): the mask can neither vanish nor fill the image.
 
-    `call` returns `probabilities` (the teacher's), `mask` (`sigmoid` of the
+    `call` returns `probabilities` (the classifier's), `mask` (`sigmoid` of the
     decoder's logits, upsampled to the input with `upsample_maps`) and
-    `teacher_mask`. The loss is computed at the decoder's resolution, the image
-    and the teacher's mask area-averaged to it.
+    `classifier_mask`: one pass of the classifier and one of the decoder. The
+    loss is computed at the decoder's resolution, the image and the teacher's
+    mask area-averaged to it.
+
+    A refined model can teach again: its classifier becomes this one's (the
+    chain never grows at inference), its mask gives the seeds while training.
 
     Args:
         teacher: a trained model of this package (`mmu_tf.workdir.load_workdir`),
-            whose backbone has `pyramid_outputs`.
+            whose backbone has `pyramid_outputs`, or a `RefineModel`.
         num_classes, class_names: the teacher's (checked when given).
         levels: the pyramid levels the decoder reads, finest first.
         decoder_channels: the decoder's width.
@@ -96,9 +101,11 @@ class RefineModel(MethodModel):
         seed=0,
         **kwargs,
     ):
-        if num_classes is not None and int(num_classes) != teacher.num_classes:
-            raise ValueError(f"`num_classes` {num_classes} differs from the teacher's {teacher.num_classes}")
-        super().__init__(None, teacher.num_classes, class_names or teacher.class_names, **kwargs)
+        # A refined model teaches again (its mask is the finer one); the class stays its classifier's.
+        classifier = teacher.classifier if isinstance(teacher, RefineModel) else teacher
+        if num_classes is not None and int(num_classes) != classifier.num_classes:
+            raise ValueError(f"`num_classes` {num_classes} differs from the teacher's {classifier.num_classes}")
+        super().__init__(None, classifier.num_classes, class_names or classifier.class_names, **kwargs)
         if not (0.0 < foreground_fraction < 1.0 and 0.0 < background_fraction < 1.0):
             raise ValueError(
                 "`foreground_fraction` and `background_fraction` must be in (0, 1). "
@@ -113,8 +120,9 @@ class RefineModel(MethodModel):
             raise ValueError(
                 f"`seed_pixels` must be >= 0 and `smoothness_radius` >= 1. Received: {seed_pixels}, {smoothness_radius}"
             )
-        self.teacher = teacher
-        self.teacher.trainable = False
+        self.classifier = classifier
+        self.classifier.trainable = False
+        teacher.trainable = False
         self.levels = tuple(levels)
         self.decoder_channels = int(decoder_channels)
         self.foreground_fraction = float(foreground_fraction)
@@ -128,9 +136,12 @@ class RefineModel(MethodModel):
         self.size_weight = float(size_weight)
         self.barrier_t = float(barrier_t)
         self.seed = int(seed)
-        # The pyramid's layers are the teacher's backbone, saved once, with the teacher: this
-        # view of them is kept out of Keras's tracking so no checkpoint holds them twice.
-        object.__setattr__(self, "_pyramid", pyramid_of(teacher.backbone, self.levels))
+        # Kept out of Keras's tracking, so no checkpoint holds them: the pyramid's layers are the
+        # classifier's backbone (saved once, with it), and the teacher serves training only (a
+        # refined teacher's own classifier is the classifier, and a run rebuilds its teacher
+        # from `config.method.teacher`; a loaded model is its own teacher).
+        object.__setattr__(self, "_pyramid", pyramid_of(classifier.backbone, self.levels))
+        object.__setattr__(self, "teacher", teacher)
         self.decoder = PyramidDecoder(self.decoder_channels, name="decoder")
 
     def build(self, input_shape):
@@ -142,18 +153,18 @@ class RefineModel(MethodModel):
 
     # === Forward passes ===
 
-    def decode(self, images, training=False):
-        """`(teacher outputs, foreground logits (B, h, w) at the finest level, float32)` of images in [0, 1]."""
-        teacher_outputs = self.teacher(images, training=False)
+    def foreground_logits(self, images, training=False):
+        """The decoder's foreground logits `(B, h, w)` at the finest level, float32, of images in [0, 1]."""
         levels = self._pyramid(self.normalization(images), training=False)
-        return teacher_outputs, self.decoder(levels, training=training)
+        return self.decoder(levels, training=training)
 
     def call(self, images, training=False):
-        teacher_outputs, logits = self.decode(images, training=training)
+        classifier_outputs = self.classifier(images, training=False)
+        logits = self.foreground_logits(images, training=training)
         return {
-            "probabilities": teacher_outputs["probabilities"],
+            "probabilities": classifier_outputs["probabilities"],
             "mask": tf.sigmoid(upsample_maps(logits, tf.shape(images)[1:3])),
-            "teacher_mask": teacher_outputs["mask"],
+            "classifier_mask": classifier_outputs["mask"],
         }
 
     # === Training ===
@@ -173,7 +184,9 @@ class RefineModel(MethodModel):
 
     def compute_losses(self, images, labels, masks=None, training=False):
         del masks  # never read: the pseudo labels are the teacher's
-        teacher_outputs, logits = self.decode(images, training=training)
+        # The teacher's class is the classifier's (a refined teacher returns its classifier's).
+        teacher_outputs = self.teacher(images, training=False)
+        logits = self.foreground_logits(images, training=training)
         grid_size = tf.shape(logits)[1:3]
         foreground, background = self.pseudo_labels(teacher_outputs["mask"], grid_size, training=training)
         probabilities = tf.sigmoid(logits)
@@ -208,7 +221,7 @@ class RefineModel(MethodModel):
         config.pop("backbone")
         return {
             **config,
-            "teacher": keras.saving.serialize_keras_object(self.teacher),
+            "classifier": keras.saving.serialize_keras_object(self.classifier),
             "levels": list(self.levels),
             "decoder_channels": self.decoder_channels,
             "foreground_fraction": self.foreground_fraction,
@@ -227,5 +240,5 @@ class RefineModel(MethodModel):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        teacher = keras.saving.deserialize_keras_object(config.pop("teacher"))
-        return cls(teacher, **config)
+        classifier = keras.saving.deserialize_keras_object(config.pop("classifier"))
+        return cls(classifier, **config)

@@ -25,16 +25,17 @@ def test_the_class_is_the_teachers_and_only_the_decoder_trains():
     images = _images()
     outputs = model(images)
     teacher_outputs = model.teacher(images)
+    assert model.classifier is model.teacher
     np.testing.assert_array_equal(outputs["probabilities"].numpy(), teacher_outputs["probabilities"].numpy())
-    np.testing.assert_array_equal(outputs["teacher_mask"].numpy(), teacher_outputs["mask"].numpy())
+    np.testing.assert_array_equal(outputs["classifier_mask"].numpy(), teacher_outputs["mask"].numpy())
     assert outputs["mask"].shape == (2, 64, 64) and model.class_names == ["a", "b"]
     decoder = {id(variable) for variable in model.decoder.trainable_variables}
     assert {id(variable) for variable in model.trainable_variables} == decoder
-    teacher_before = [weight.copy() for weight in model.teacher.get_weights()]
+    teacher_before = [weight.copy() for weight in model.classifier.get_weights()]
     decoder_before = [weight.copy() for weight in model.decoder.get_weights()]
     model.compile(optimizer=keras.optimizers.SGD(0.1))
     model.fit(images, np.array([0, 1]), batch_size=2, epochs=1, verbose=0)
-    for before, after in zip(teacher_before, model.teacher.get_weights()):
+    for before, after in zip(teacher_before, model.classifier.get_weights()):
         np.testing.assert_array_equal(before, after)
     assert any(not np.array_equal(before, after) for before, after in zip(decoder_before, model.decoder.get_weights()))
 
@@ -58,7 +59,27 @@ def test_saved_and_loaded_it_predicts_the_same_and_holds_the_backbone_once(tmp_p
     again = restored(images)
     for key in ("probabilities", "mask"):
         np.testing.assert_allclose(again[key].numpy(), outputs[key].numpy(), atol=1e-6)
-    assert len(restored.weights) == len(model.teacher.weights) + len(model.decoder.weights)
+    assert len(restored.weights) == len(model.classifier.weights) + len(model.decoder.weights)
+
+
+def test_a_refined_teacher_teaches_with_its_mask_and_lends_its_classifier():
+    first = _refine(decoder_channels=8)
+    images = _images()
+    first(images)
+    second = RefineModel(first, decoder_channels=8)
+    assert second.classifier is first.classifier and second.teacher is first
+    outputs = second(images)
+    np.testing.assert_array_equal(outputs["probabilities"].numpy(), first(images)["probabilities"].numpy())
+    # Its seeds come from the first refinement's mask, not the classifier's.
+    seeds = second.pseudo_labels(first(images)["mask"], (16, 16))
+    losses_now = second.compute_losses(images, tf.constant([0, 1]))[1]["seed_cross_entropy"]
+    logits = second.foreground_logits(images)
+    from mmu_tf.losses import partial_binary_cross_entropy
+
+    np.testing.assert_allclose(
+        losses_now.numpy(), tf.reduce_mean(partial_binary_cross_entropy(logits, *seeds)).numpy(), rtol=1e-6
+    )
+    assert len(second.weights) == len(first.classifier.weights) + len(second.decoder.weights)
 
 
 def test_it_reads_the_lite0_pyramid():

@@ -105,7 +105,7 @@ def _tumour_detector(images):
 @pytest.mark.parametrize("level, tile_size, overlap", [(0, 96, 20), (1, 64, 10), (0, 128, 0)])
 def test_stitched_heatmap_lines_up_with_the_drawn_tumour(slide_path, level, tile_size, overlap):
     slide = open_slide(slide_path)
-    heatmap, rows, info, _, _ = infer_slide(
+    heatmap, rows, info, _, _, polygons = infer_slide(
         slide, _tumour_detector, level, tile_size, overlap, batch_size=5, downsample=16, progress=False
     )
     assert heatmap.shape == (-(-700 // 16), -(-1000 // 16)) == tuple(info["heatmap_shape"])
@@ -117,6 +117,11 @@ def test_stitched_heatmap_lines_up_with_the_drawn_tumour(slide_path, level, tile
     np.testing.assert_array_equal(heatmap, expected.astype(np.float32))
     assert 0 < info["tiles_with_tissue"] < info["tiles_in_grid"]  # the glass margin is skipped
     assert {row["predicted_class"] for row in rows} <= {"0", "1"}
+    # The tiles' polygons, in level-0 pixels and merged across tile borders: one box, the drawn one.
+    from shapely.geometry import box
+
+    tumour = box(*TUMOUR_BOX)
+    assert polygons.geom_type == "Polygon" and polygons.intersection(tumour).area / polygons.union(tumour).area > 0.98
 
 
 def test_the_command_writes_every_output_and_rejects_an_unreadable_slide(trained_workdir, slide_path, tmp_path):
@@ -125,8 +130,12 @@ def test_the_command_writes_every_output_and_rejects_an_unreadable_slide(trained
     common = [f"--workdir={workdir}", "--tile_size=128", "--overlap=16", "--batch_size=4", "--downsample=16"]
     result = run_module([*common, f"--slide={slide_path}", f"--output={output}"], module="mmu_tf.predict_wsi")
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("heatmap.png", "heatmap.npy", "tiles.csv", "overlay.png", "info.json"):
+    for name in ("heatmap.png", "heatmap.npy", "tiles.csv", "overlay.png", "info.json", "annotations.geojson"):
         assert os.path.isfile(os.path.join(output, name)), name
+    with open(os.path.join(output, "annotations.geojson")) as handle:
+        annotations = json.load(handle)
+    assert annotations["type"] == "FeatureCollection"
+    assert all(feature["properties"]["objectType"] == "annotation" for feature in annotations["features"])
     with open(os.path.join(output, "info.json")) as handle:
         info = json.load(handle)
     heatmap = np.load(os.path.join(output, "heatmap.npy"))
