@@ -191,7 +191,6 @@ def predict_files(
 
     from mmu_tf.data.samples import DataError, read_image
     from mmu_tf.evaluation.visualize import prediction_overlay, write_png
-
     from mmu_tf.inference.polygons import feature_collection, mask_polygons, write_geojson
 
     for folder in ("masks", "overlays", *(("geojson",) if geojson_class else ())):

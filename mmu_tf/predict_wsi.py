@@ -147,11 +147,10 @@ def infer_slide(slide, predict, level=0, tile_size=512, overlap=64, batch_size=8
 
 def write_outputs(folder, heatmap, rows, info, thumbnail, tissue, polygons=None, geojson_class="Foreground"):
     """Writes heatmap.npy/.png, overlay.png, tiles.csv, annotations.geojson and info.json; returns their paths."""
-    from mmu_tf.inference.polygons import feature_collection, write_geojson
-
     import cv2
 
     from mmu_tf.evaluation.visualize import write_png
+    from mmu_tf.inference.polygons import feature_collection, write_geojson
 
     os.makedirs(folder, exist_ok=True)
     paths = {name: os.path.join(folder, name) for name in ("heatmap.npy", "heatmap.png", "overlay.png", "tiles.csv")}
