@@ -45,14 +45,15 @@ def define_flags():
         "mode",
         "train",
         ["train", "evaluate"],
-        "train: train, select, evaluate. evaluate: evaluate WORKDIR's best checkpoint.",
+        "train: train, select, evaluate. evaluate: evaluate WORKDIR's best checkpoint on the data it was "
+        "trained with (its config.json; --config.<field> flags override it, e.g. --config.data.root).",
     )
     flags.DEFINE_string(
         "split", None, "With --mode=evaluate: the split to evaluate (default: every split whose files exist)."
     )
 
 
-def check_config(config):
+def check_config(config, mode="train"):
     """Fails early, naming the flag, on values no run can use."""
     from mmu_tf.data.augment import RESIZE_MODES
     from mmu_tf.data.datasets import DATASETS
@@ -79,6 +80,38 @@ def check_config(config):
     if config.precision not in PRECISIONS:
         problems.append(f"--config.precision must be one of {PRECISIONS} (got {config.precision!r})")
 
+    # Numbers that must be positive (or in a range) wherever they are read: named here, before any work.
+    ranges = [
+        ("optimizer.learning_rate", config.optimizer.learning_rate, 0.0, None, False),
+        ("optimizer.momentum", config.optimizer.momentum, 0.0, 1.0, True),
+        ("optimizer.weight_decay", config.optimizer.weight_decay, 0.0, None, True),
+        ("optimizer.decay_factor", config.optimizer.decay_factor, 0.0, 1.0, False),
+        ("optimizer.decay_epochs", config.optimizer.decay_epochs, 1, None, True),
+        ("optimizer.global_clipnorm", config.optimizer.global_clipnorm, 0.0, None, True),
+        ("data.crop_size", config.data.crop_size, 0, None, True),
+        ("data.resize_short_side", config.data.resize_short_side, 32, None, True),
+        ("data.max_image_pixels", config.data.max_image_pixels, 1, None, True),
+        ("eval.batch_size", config.eval.batch_size, 1, None, True),
+        ("eval.num_overlays", config.eval.num_overlays, 0, None, True),
+        ("data.shuffle_buffer", config.data.shuffle_buffer, 1, None, True),
+    ]
+    for name, value, low, high, low_included in ranges:
+        below = value < low if low_included else value <= low
+        if below or (high is not None and value > high):
+            bound = f">= {low}" if low_included else f"> {low}"
+            bound += f" and <= {high}" if high is not None else ""
+            problems.append(f"--config.{name} must be {bound} (got {value})")
+    if config.data.crop_size and 0 < config.data.crop_size < 32:
+        problems.append(f"--config.data.crop_size must be 0 (no crop) or >= 32 pixels (got {config.data.crop_size})")
+    if len(config.data.image_size) != 2 or min(config.data.image_size) < 32:
+        problems.append(f"--config.data.image_size must be (height, width), each >= 32 (got {config.data.image_size})")
+    if config.method.name == "refine" and mode == "train":
+        teacher = os.path.join(config.method.teacher, "checkpoints", "best.keras")
+        if not config.method.teacher or not os.path.isfile(teacher):
+            problems.append(
+                "--config.method.teacher must name a trained workdir (its checkpoints/best.keras) for "
+                f"--config.method.name=refine (got {config.method.teacher!r})"
+            )
     if config.distribution not in DISTRIBUTIONS:
         problems.append(f"--config.distribution must be one of {DISTRIBUTIONS} (got {config.distribution!r})")
     if config.cpu_devices < 1:
@@ -348,7 +381,19 @@ def main(argv):
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise app.UsageError(f"--workdir {workdir} is a file, not a folder")
     config = flags.FLAGS.config
-    check_config(config)
+    if mode == "evaluate":
+        # The workdir's own settings (its data, its resize), not the --config file's defaults:
+        # only the --config.<field> flags given here change them (e.g. --config.data.root).
+        from configs import common
+        from mmu_tf.resume import saved_config
+
+        try:
+            config = saved_config(
+                workdir, common.base_config(), config_flags.get_override_values(flags.FLAGS["config"])
+            )
+        except ValueError as error:
+            raise app.UsageError(str(error)) from None
+    check_config(config, mode)
     from mmu_tf.callbacks import NonFiniteLossError
     from mmu_tf.data.samples import DataError
     from mmu_tf.workdir_lock import WorkdirInUseError, WorkdirLock

@@ -58,3 +58,47 @@ def truncate_history(path, epochs):
     kept = [rows[0]] + [row for row in rows[1:] if row and int(row[0]) < epochs]
     with open(path, "w", newline="") as handle:
         csv.writer(handle).writerows(kept)
+
+
+def saved_config(workdir, defaults, overrides=None):
+    """The config a workdir was trained with (its `config.json` over `defaults`), then `overrides`.
+
+    `defaults` is the base ConfigDict (fields added to the code after the run
+    keep their defaults); `overrides` a flat `{"data.root": ...}` dict (the
+    command line's `--config.<field>` flags). Raises `ValueError` without a
+    readable `config.json`.
+
+    Example:
+    >>> import ml_collections, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = open(os.path.join(folder, "config.json"), "w").write('{"data": {"name": "glas", "splits": ["a"]}}')
+    >>> base = ml_collections.ConfigDict({"data": {"name": "synthetic", "splits": ("b",), "root": ""}})
+    >>> config = saved_config(folder, base, {"data.root": "/data"})
+    >>> config.data.name, config.data.splits, config.data.root
+    ('glas', ('a',), '/data')
+    """
+    path = os.path.join(workdir, "config.json")
+    try:
+        with open(path) as handle:
+            saved = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise ValueError(f"--workdir: cannot read its config.json ({error})") from None
+
+    def merge(target, values):
+        for key, value in values.items():
+            if key not in target:
+                continue  # a field the code no longer has
+            current = target[key]
+            if hasattr(current, "keys") and isinstance(value, dict):
+                merge(current, value)
+            elif isinstance(current, tuple) and isinstance(value, list):
+                target[key] = tuple(value)
+            else:
+                target[key] = value
+
+    config = defaults
+    with config.unlocked():
+        merge(config, saved)
+    if overrides:
+        config.update_from_flattened_dict(overrides)
+    return config

@@ -1,11 +1,14 @@
 """`python -m mmu_tf.predict`: inputs, outputs, bad files skipped, the same answers from both model forms."""
 
 import csv
+import json
 import os
 
 import cv2
 import numpy as np
 import pytest
+import shapely
+import shapely.geometry
 
 from export.saved_model import export_saved_model
 from mmu_tf.inference import Predictor
@@ -61,10 +64,11 @@ def test_resolve_saved_model_picks_the_highest_version(tmp_path):
         resolve_saved_model(str(tmp_path / "10x"))
 
 
-def test_predict_cli_writes_masks_overlays_and_csv_and_skips_bad_files(trained_workdir, image_folder, tmp_path):
+def test_predict_cli_writes_masks_overlays_geojson_and_csv_and_skips_bad_files(trained_workdir, image_folder, tmp_path):
     workdir, _ = trained_workdir
     output = tmp_path / "out"
-    result = run_module([f"--workdir={workdir}", f"--input={image_folder}", f"--output={output}"], "mmu_tf.predict")
+    arguments = [f"--workdir={workdir}", f"--input={image_folder}", f"--output={output}", "--geojson"]
+    result = run_module([*arguments, "--geojson_class=Gland"], "mmu_tf.predict")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "4 image(s) predicted, 2 skipped" in result.stdout
     assert "corrupt.png" in result.stderr and "notes.txt" in result.stderr
@@ -83,6 +87,20 @@ def test_predict_cli_writes_masks_overlays_and_csv_and_skips_bad_files(trained_w
         assert float(row["foreground_fraction"]) == pytest.approx((mask == 255).mean(), abs=1e-6)
         overlay = cv2.imread(row["overlay"])
         assert overlay.shape[1] == mask.shape[1] and overlay.shape[0] > mask.shape[0]  # title bar above
+        name = os.path.splitext(os.path.basename(row["mask"]))[0]
+        with open(output / "geojson" / f"{name}.geojson") as handle:
+            collection = json.load(handle)
+        # The polygons cover the mask's foreground (rasterised back at pixel centres).
+        geometry = shapely.union_all(
+            [shapely.geometry.shape(feature["geometry"]) for feature in collection["features"]]
+        )
+        rows_grid, columns_grid = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+        inside = shapely.contains_xy(geometry, columns_grid + 0.5, rows_grid + 0.5)
+        if (mask == 255).sum() > 50:
+            assert (inside & (mask == 255)).sum() / (inside | (mask == 255)).sum() > 0.9
+        for feature in collection["features"]:
+            assert feature["properties"]["classification"]["name"] == "Gland"
+            assert feature["properties"]["image_class"] == row["class_name"]
     skipped = _read_csv(output / "skipped.csv")
     assert sorted(os.path.basename(row["path"]) for row in skipped) == ["corrupt.png", "notes.txt"]
     assert all(row["reason"] for row in skipped)

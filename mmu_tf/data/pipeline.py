@@ -9,7 +9,7 @@ augmentation seeds come from the run's seed.
 import numpy as np
 import tensorflow as tf
 
-from mmu_tf.data.augment import augment, resize
+from mmu_tf.data.augment import augment, resize, resized_shape
 from mmu_tf.data.shards import ShardedSplit
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -139,6 +139,7 @@ def training_dataset(
             f"split {split.name!r} has images of different sizes: set --config.data.crop_size "
             "or --config.data.resize_mode=fixed so training batches have one size"
         )
+    _check_crop(split, data_config)
     fetch = _in_memory(_resized(split, data_config, with_masks), with_masks)
     size = len(split)
 
@@ -155,6 +156,23 @@ def training_dataset(
         return examples.map(augment_example, num_parallel_calls=AUTOTUNE, deterministic=True).batch(batch_size)
 
     return _epoch_after_epoch(one_epoch, initial_epoch, epochs)
+
+
+def _check_crop(split, data_config):
+    """Fails naming the flag when the random crop is larger than a resized training image."""
+    crop = data_config.get("crop_size")
+    if not crop:
+        return
+    mode = data_config.resize_mode
+    short_side, image_size = data_config.get("resize_short_side"), data_config.get("image_size")
+    # One size per distinct image size (a split's images mostly share a few).
+    sizes = {image.shape[:2] for image in split.images}
+    sides = [min(int(side) for side in resized_shape(*size, mode, short_side, image_size)) for size in sizes]
+    if crop > min(sides):
+        raise ValueError(
+            f"--config.data.crop_size={crop} is larger than the smallest training image of split {split.name!r} "
+            f"after resizing ({min(sides)} pixels a side): lower it, or raise --config.data.resize_short_side"
+        )
 
 
 def _epoch_seed(seed, epoch):

@@ -8,7 +8,6 @@ dataset fails before the first epoch, not in the middle of one.
 import dataclasses
 import os
 
-import cv2
 import numpy as np
 
 # The largest image (in pixels) read by default: GlaS images are 0.4 megapixels, Camelyon16
@@ -62,21 +61,6 @@ class LoadedSplit:
         return bool(self.masks) and all(mask is not None for mask in self.masks)
 
 
-def header_size(path):
-    """`(width, height)` from an image file's header, without decoding its pixels; None if unreadable."""
-    from PIL import Image
-
-    # Pillow's own bomb check would refuse before telling the size; ours is the limit here.
-    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
-    try:
-        with Image.open(path) as image:
-            return image.size
-    except Exception:  # noqa: BLE001 (Pillow raises many kinds for files it cannot identify)
-        return None
-    finally:
-        Image.MAX_IMAGE_PIXELS = limit
-
-
 def check_pixel_count(width, height, max_pixels, where):
     """Raises `DataError` naming `where` when a width x height image exceeds `max_pixels`."""
     if max_pixels and width * height > max_pixels:
@@ -87,63 +71,99 @@ def check_pixel_count(width, height, max_pixels, where):
         )
 
 
-def _decode(path, kind, max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
-    # The size is read from the header first: a small file declaring a huge image (a
-    # decompression bomb) is refused before any pixel memory is allocated.
+# Formats whose compression changes pixel values: a mask in one is thresholded at half range.
+LOSSY_FORMATS = ("JPEG", "MPO", "WEBP")
+_warned_lossy = []
+
+
+def _open(path, kind, max_pixels):
+    """The first frame of an image file as a Pillow image, its size checked before any pixel is decoded.
+
+    Pillow reads the header (every format it can size, an animation's first
+    frame at its own size, not its logical screen's), the size is checked
+    against `max_pixels`, then only that frame is decoded. Files Pillow cannot
+    identify are refused from their first bytes, whatever their length: no
+    other decoder reads them. EXIF orientation is applied, as viewers show the
+    image. Every failure is a `DataError` naming the file.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     if not os.path.isfile(path):
         raise DataError(f"{kind} file not found: {path}")
-    size = header_size(path)
-    if size is not None:
-        check_pixel_count(*size, max_pixels, path)
-    # np.fromfile + imdecode rather than cv2.imread: paths with spaces or
-    # non-ASCII names (GlaS's folder has spaces) and a clear error on failure.
-    data = np.fromfile(path, dtype=np.uint8)
+    # Pillow's own bomb check would refuse before telling the size; ours is the limit here.
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
-        decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
-    except cv2.error:
-        decoded = None
-    if decoded is None:
-        raise DataError(f"cannot decode {kind} (corrupt or not an image): {path}")
-    check_pixel_count(decoded.shape[1], decoded.shape[0], max_pixels, path)
-    return decoded
+        with Image.open(path) as image:
+            check_pixel_count(*image.size, max_pixels, path)
+            image.seek(0)
+            image.load()
+            return ImageOps.exif_transpose(image), image.format
+    except DataError:
+        raise
+    except UnidentifiedImageError:
+        raise DataError(f"cannot decode {kind} (not an image format this package reads): {path}") from None
+    except PermissionError:
+        raise DataError(f"cannot read {kind} (permission denied): {path}") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise DataError(f"cannot decode {kind} (corrupt or truncated: {error}): {path}") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def _high_bytes(values):
+    """16-bit samples to 8 bits (the 8 most significant)."""
+    return (np.asarray(values, np.float64) / 257.0).round().clip(0, 255).astype(np.uint8)
 
 
 def read_image(path, max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
-    """Reads an image file as uint8 RGB (H, W, 3); grayscale and RGBA are converted.
+    """Reads an image file as uint8 RGB (H, W, 3); grayscale, palette, CMYK, RGBA and 16-bit are converted.
 
-    Raises `DataError` naming the file when it is missing, not an image, or
-    larger than `max_pixels` (checked from its header before decoding).
+    Raises `DataError` naming the file when it is missing, unreadable, not an
+    image, or larger than `max_pixels` (checked from its header before decoding).
     """
-    image = _decode(path, "image", max_pixels)
-    if image.dtype != np.uint8:
-        # 16-bit images: keep the 8 most significant bits.
-        image = (image / 257.0).round().astype(np.uint8) if image.dtype == np.uint16 else None
-        if image is None:
-            raise DataError(f"unsupported pixel type in {path}; expected 8 or 16 bits")
-    if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    if image.shape[2] == 1:
-        return cv2.cvtColor(image[..., 0], cv2.COLOR_GRAY2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image, _ = _open(path, "image", max_pixels)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        gray = _high_bytes(np.asarray(image))
+        return np.repeat(gray[..., None], 3, axis=2)
+    if image.mode == "F":
+        raise DataError(f"unsupported pixel type in {path} (32-bit float); expected 8 or 16 bits")
+    # An alpha channel is dropped, not composited: the colours are what the scanner saw.
+    return np.asarray(image.convert("RGB"), np.uint8)
 
 
 def read_mask(path, image_shape=None, max_pixels=DEFAULT_MAX_IMAGE_PIXELS):
     """Reads a mask file as bool (H, W): foreground where the value is not 0.
 
     Instance-id masks (GlaS: one id per gland) become foreground/background.
-    A colour mask counts a pixel as foreground when any channel is non-zero.
+    A colour mask counts a pixel as foreground when any colour channel is
+    non-zero; an alpha channel is ignored (an opaque background is background).
+    A mask in a lossy format (JPEG, WebP) counts values of at least half the
+    range, since compression turns zeros near edges into small values; a
+    warning says so once.
     """
-    mask = _decode(path, "mask", max_pixels)
-    if mask.ndim == 3:
-        mask = mask.max(axis=2)
-    if image_shape is not None and tuple(mask.shape[:2]) != tuple(image_shape[:2]):
+    import sys
+
+    image, image_format = _open(path, "mask", max_pixels)
+    if image.mode in ("1", "L", "I", "I;16", "I;16B", "I;16L", "F"):
+        values = np.asarray(image)
+    else:
+        values = np.asarray(image.convert("RGB")).max(axis=2)
+    if image_shape is not None and tuple(values.shape[:2]) != tuple(image_shape[:2]):
         raise DataError(
-            f"mask size {mask.shape[1]}x{mask.shape[0]} differs from its image's "
+            f"mask size {values.shape[1]}x{values.shape[0]} differs from its image's "
             f"{image_shape[1]}x{image_shape[0]} (width x height): {path}"
         )
-    return mask != 0
+    if image_format in LOSSY_FORMATS:
+        if not _warned_lossy:
+            _warned_lossy.append(path)
+            print(
+                f"warning: mask {path} is {image_format} (lossy): foreground is taken as values >= half "
+                "the range; a lossless format (PNG, BMP, TIFF) keeps the mask exact",
+                file=sys.stderr,
+            )
+        full = 1 if image.mode == "1" else (65535 if image.mode.startswith("I") else 255)
+        return values >= (full + 1) // 2
+    return values != 0
 
 
 def check_files_exist(split, samples):
