@@ -411,6 +411,12 @@ def main(argv):
     except NonFiniteLossError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(3)
+    except OSError as error:
+        # A full disk or a folder that cannot be written: the last complete checkpoint and backup
+        # stay, and the same command resumes from them.
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: cannot write in --workdir {workdir}{where}: {error.strerror or error}", file=sys.stderr)
+        sys.exit(4)
 
 
 def run():

@@ -39,18 +39,39 @@ def export_saved_model(predictor, output, version=1, overwrite=False):
     if os.path.exists(path) and not overwrite:
         raise ValueError(f"--output: {path} exists (a version being served?); pass --overwrite or a new --version")
     ensure_writable_folder(output, "--output")
+    remove_stale_staging(output)
     module = ServingModule(predictor)
-    staging = tempfile.mkdtemp(prefix=f".{version}-", dir=output)
+    staging = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{version}-", dir=output)
     try:
         tf.saved_model.save(
             module, staging, signatures={"serving_default": module.serve_float, "serving_bytes": module.serve_bytes}
         )
+        # mkdtemp's folder is private (0700): a server running as another user could not read the model.
+        # The umask's permissions, as any folder the user creates (0755 under the usual 022).
+        umask = os.umask(0)
+        os.umask(umask)
+        for folder, _, _ in os.walk(staging):
+            os.chmod(folder, 0o777 & ~umask)
         if os.path.exists(path):
             shutil.rmtree(path)
         os.replace(staging, path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return path
+
+
+# Exports are written in `OUTPUT/.staging-<version>-<random>` and renamed into place.
+STAGING_PREFIX = ".staging-"
+
+
+def remove_stale_staging(output):
+    """Removes the staging folders of exports that were killed before their rename (nothing serves them)."""
+    import shutil
+
+    for name in os.listdir(output):
+        folder = os.path.join(output, name)
+        if name.startswith(STAGING_PREFIX) and os.path.isdir(folder):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def main(argv):

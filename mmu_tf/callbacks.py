@@ -111,12 +111,16 @@ class TrainingBackup(keras.callbacks.Callback):
         staging, previous = self.folder + ".new", self.folder + ".old"
         shutil.rmtree(staging, ignore_errors=True)
         os.makedirs(staging)
-        self.model.save_weights(os.path.join(staging, "model.weights.h5"))
-        state = {"epoch": epoch + 1, "random_states": _random_states(self.model)}
-        if self.best_checkpoint is not None:
-            state["best"] = self.best_checkpoint.best
-        with open(os.path.join(staging, "state.json"), "w") as handle:
-            json.dump(state, handle)
+        try:
+            self.model.save_weights(os.path.join(staging, "model.weights.h5"))
+            state = {"epoch": epoch + 1, "random_states": _random_states(self.model)}
+            if self.best_checkpoint is not None:
+                state["best"] = self.best_checkpoint.best
+            with open(os.path.join(staging, "state.json"), "w") as handle:
+                json.dump(state, handle)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # the last complete backup stays
+            raise
         shutil.rmtree(previous, ignore_errors=True)
         if os.path.isdir(self.folder):
             os.replace(self.folder, previous)
@@ -159,7 +163,13 @@ def _random_states(model):
 def save_atomically(model, path):
     """Saves to a temporary file then renames, so a crash never leaves half a checkpoint."""
     temporary = path + ".tmp.keras"
-    model.save(temporary)
+    try:
+        model.save(temporary)
+    except OSError:
+        # A full disk: the previous checkpoint is intact; leave nothing half-written beside it.
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
     os.replace(temporary, path)
 
 

@@ -22,6 +22,11 @@ objects), the predicted class and its probability in their properties
 (`mmu_tf.inference.polygons`). A file that cannot be read as an image, declares more than
 `--max_image_pixels` pixels in its header, or has a side under 32 pixels is
 reported and listed in `OUT/skipped.csv`; the rest are processed.
+
+One run writes an output folder at a time (a lock), every file is written
+whole (a temporary name, renamed), and a folder holding an earlier run's
+results is only reused with `--overwrite`, which removes them first: the CSV
+never describes masks of another run.
 """
 
 import csv
@@ -244,10 +249,30 @@ def predict_files(
 
 
 def _write_csv(path, columns, rows):
-    with open(path, "w", newline="") as handle:
+    """Writes the CSV whole or not at all: a temporary file, renamed once complete."""
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
+    os.replace(temporary, path)
+
+
+# What a run writes in --output; a later run into the same folder replaces all of it (--overwrite).
+RESULT_FILES = ("predictions.csv", "skipped.csv")
+RESULT_FOLDERS = ("masks", "overlays", "geojson")
+
+
+def clear_results(output):
+    """Removes an earlier run's results from `output` (only the files and folders this command writes)."""
+    import shutil
+
+    for name in RESULT_FILES:
+        path = os.path.join(output, name)
+        if os.path.isfile(path):
+            os.remove(path)
+    for name in RESULT_FOLDERS:
+        shutil.rmtree(os.path.join(output, name), ignore_errors=True)
 
 
 def define_flags():
@@ -270,6 +295,11 @@ def define_flags():
         "geojson", False, "Also write each mask as GeoJSON polygons (OUT/geojson/<name>.geojson) for QuPath."
     )
     flags.DEFINE_string("geojson_class", "Foreground", "The QuPath classification of the mask's regions.")
+    flags.DEFINE_bool(
+        "overwrite",
+        False,
+        "Replace the results of an earlier run in --output (its predictions.csv, masks/, overlays/, geojson/).",
+    )
 
 
 def main(argv):
@@ -284,6 +314,13 @@ def main(argv):
         inputs = collect_inputs(config.input, exclude=config.output)
         if not inputs:
             raise FileNotFoundError(f"--input: no files in {', '.join(config.input)}")
+        if os.path.exists(config.output) and not os.path.isdir(config.output):
+            raise OSError(f"--output: {config.output} is a file, not a folder")
+        if os.path.isfile(os.path.join(config.output, "predictions.csv")) and not config.overwrite:
+            raise OSError(
+                f"--output: {config.output} holds an earlier run's results (predictions.csv); "
+                "pass --overwrite to replace them, or choose another --output"
+            )
         # Before the model loads: a run must not end, minutes later, on an output it cannot write.
         for folder in (config.output, os.path.join(config.output, "masks"), os.path.join(config.output, "overlays")):
             try:
@@ -303,14 +340,23 @@ def main(argv):
     except (OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
-    rows, skipped = predict_files(
-        predictor,
-        inputs,
-        config.output,
-        config.progress,
-        config.max_image_pixels,
-        geojson_class=config.geojson_class if config.geojson else None,
-    )
+    from mmu_tf.workdir_lock import WorkdirInUseError, WorkdirLock
+
+    try:
+        # One run writes an output folder at a time; the earlier results go before any new file is written.
+        with WorkdirLock(config.output, "--output"):
+            clear_results(config.output)
+            rows, skipped = predict_files(
+                predictor,
+                inputs,
+                config.output,
+                config.progress,
+                config.max_image_pixels,
+                geojson_class=config.geojson_class if config.geojson else None,
+            )
+    except (OSError, WorkdirInUseError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
     print(f"{len(rows)} image(s) predicted, {len(skipped)} skipped; results in {config.output}/predictions.csv")
     if skipped:
         print(f"skipped files and reasons: {config.output}/skipped.csv", file=sys.stderr)

@@ -20,7 +20,9 @@ tiles, and writes in OUTPUT:
   borders: QuPath imports it over the slide (File > Import objects);
 - info.json: the slide's size, the downsample, the tiling, timings.
 
-Memory holds one batch of tiles and the heat map, never the slide.
+Memory holds one batch of tiles and the heat map, never the slide: the
+thumbnail is read region by region from the coarsest level
+(`slide_thumbnail`), a slide without a pyramid included.
 """
 
 import csv
@@ -59,15 +61,56 @@ def read_tile(slide, tile, level, tile_size):
     return np.round(region[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
 
 
+# Level pixels read per region while the thumbnail is drawn: memory holds one region, never a level.
+THUMBNAIL_REGION = 2048
+
+
+def slide_thumbnail(slide, longest_side=2048):
+    """The slide as RGB uint8 at most `longest_side` pixels long, read region by region from its coarsest level.
+
+    OpenSlide's `get_thumbnail` reads that level whole: a slide without a
+    pyramid (one level of 32768 x 32768 pixels) would need gigabytes. Here the
+    level is read `THUMBNAIL_REGION` pixels at a time, each region shrunk to
+    its place in the thumbnail (transparent pixels as white glass).
+    """
+    import cv2
+
+    width, height = slide.dimensions
+    scale = min(1.0, longest_side / max(width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    level = slide.level_count - 1
+    level_width, level_height = slide.level_dimensions[level]
+    downsample = float(slide.level_downsamples[level])
+    thumbnail = np.full((size[1], size[0], 3), 255, np.uint8)
+    for y in range(0, level_height, THUMBNAIL_REGION):
+        for x in range(0, level_width, THUMBNAIL_REGION):
+            region_width, region_height = (
+                min(THUMBNAIL_REGION, level_width - x),
+                min(THUMBNAIL_REGION, level_height - y),
+            )
+            region = np.asarray(
+                slide.read_region((round(x * downsample), round(y * downsample)), level, (region_width, region_height)),
+                np.float32,
+            )
+            alpha = region[..., 3:] / 255.0
+            rgb = region[..., :3] * alpha + 255.0 * (1.0 - alpha)
+            # This region's place in the thumbnail, in thumbnail pixels.
+            left, top = round(x * downsample * scale), round(y * downsample * scale)
+            right = min(size[0], round((x + region_width) * downsample * scale))
+            bottom = min(size[1], round((y + region_height) * downsample * scale))
+            if right > left and bottom > top:
+                thumbnail[top:bottom, left:right] = np.round(
+                    cv2.resize(rgb, (right - left, bottom - top), interpolation=cv2.INTER_AREA)
+                ).astype(np.uint8)
+    return thumbnail
+
+
 def thumbnail_and_tissue(slide, longest_side=2048):
     """The slide's thumbnail (RGB uint8), its tissue mask, and thumbnail pixels per level-0 pixel."""
     from mmu_tf.wsi.tissue import tissue_mask
 
-    width, height = slide.dimensions
-    scale = min(1.0, longest_side / max(width, height))
-    thumbnail = np.asarray(slide.get_thumbnail((max(1, round(width * scale)), max(1, round(height * scale)))))
-    thumbnail = thumbnail[..., :3].astype(np.uint8)
-    scale = thumbnail.shape[1] / width
+    thumbnail = slide_thumbnail(slide, longest_side)
+    scale = thumbnail.shape[1] / slide.dimensions[0]
     return thumbnail, tissue_mask(thumbnail), scale
 
 
@@ -154,7 +197,10 @@ def write_outputs(folder, heatmap, rows, info, thumbnail, tissue, polygons=None,
 
     os.makedirs(folder, exist_ok=True)
     paths = {name: os.path.join(folder, name) for name in ("heatmap.npy", "heatmap.png", "overlay.png", "tiles.csv")}
-    np.save(paths["heatmap.npy"], heatmap.astype(np.float32))
+    # Every file whole or not at all: written under a temporary name, then renamed.
+    with open(paths["heatmap.npy"] + ".tmp", "wb") as handle:
+        np.save(handle, heatmap.astype(np.float32))
+    os.replace(paths["heatmap.npy"] + ".tmp", paths["heatmap.npy"])
     coloured = cv2.cvtColor(
         cv2.applyColorMap(np.uint8(np.clip(heatmap, 0, 1) * 255), cv2.COLORMAP_JET), cv2.COLOR_BGR2RGB
     )
@@ -165,18 +211,20 @@ def write_outputs(folder, heatmap, rows, info, thumbnail, tissue, polygons=None,
     overlay = background.copy()
     overlay[on_tissue] = (0.5 * background[on_tissue] + 0.5 * coloured[on_tissue]).astype(np.uint8)
     write_png(paths["overlay.png"], overlay)
-    with open(paths["tiles.csv"], "w", newline="") as handle:
+    with open(paths["tiles.csv"] + ".tmp", "w", newline="") as handle:
         fields = list(rows[0]) if rows else ["x", "y", "level", "tile_size", "tissue_fraction"]
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
+    os.replace(paths["tiles.csv"] + ".tmp", paths["tiles.csv"])
     if polygons is not None:
         paths["annotations.geojson"] = write_geojson(
             os.path.join(folder, "annotations.geojson"), feature_collection(polygons, geojson_class)
         )
     paths["info.json"] = os.path.join(folder, "info.json")
-    with open(paths["info.json"], "w") as handle:
+    with open(paths["info.json"] + ".tmp", "w") as handle:
         json.dump(info, handle, indent=2)
+    os.replace(paths["info.json"] + ".tmp", paths["info.json"])
     return paths
 
 
@@ -220,6 +268,16 @@ def main(argv):
         )
     if flags.FLAGS.downsample <= 0:
         raise app.UsageError("--downsample must be > 0")
+    # Before any tile runs: a slide's inference must not end on an output it cannot write.
+    output = flags.FLAGS.output
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise app.UsageError(f"--output: {output} is a file, not a folder")
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as error:
+        raise app.UsageError(f"--output: cannot create {output} ({error.strerror})") from None
+    if not os.access(output, os.W_OK):
+        raise app.UsageError(f"--output: {output} is not writable")
     from mmu_tf.inference import Predictor
 
     try:

@@ -15,6 +15,8 @@ class WorkdirInUseError(RuntimeError):
 class WorkdirLock:
     """An exclusive `flock` on `WORKDIR/.lock`, taken on enter and released on exit.
 
+    `flag` names the folder in the messages (`--workdir`, or `--output` for a command's output folder).
+
     The kernel releases the lock when the process ends, however it ends
     (SIGKILL and out-of-memory included), so a crashed run never leaves a
     workdir locked; the file itself stays and only says who held it last.
@@ -24,8 +26,9 @@ class WorkdirLock:
     ...     train()
     """
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, flag="--workdir"):
         self.workdir = workdir
+        self.flag = flag
         self.path = os.path.join(workdir, LOCK_FILE)
         self.handle = None
 
@@ -34,7 +37,7 @@ class WorkdirLock:
             os.makedirs(self.workdir, exist_ok=True)
             self.handle = open(self.path, "a+")
         except OSError as error:
-            raise WorkdirInUseError(f"--workdir {self.workdir}: cannot be written ({error.strerror})") from None
+            raise WorkdirInUseError(f"{self.flag} {self.workdir}: cannot be written ({error.strerror})") from None
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -42,7 +45,7 @@ class WorkdirLock:
             holder = self.handle.read().strip() or "another process"
             self.handle.close()
             raise WorkdirInUseError(
-                f"--workdir {self.workdir} is in use by {holder}; wait for it to end or use another --workdir"
+                f"{self.flag} {self.workdir} is in use by {holder}; wait for it to end or use another {self.flag}"
             ) from None
         self.handle.seek(0)
         self.handle.truncate()

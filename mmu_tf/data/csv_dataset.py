@@ -80,6 +80,17 @@ def read_csv_split(csv_path, image_root, class_names, allow_outside_root=False):
     """
     if not os.path.isfile(csv_path):
         raise MissingSplitFileError(csv_path)
+    try:
+        return _read_rows(csv_path, image_root, class_names, allow_outside_root)
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{csv_path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
+        ) from None
+    except csv.Error as error:
+        raise DataError(f"{csv_path}: not a readable CSV file ({error})") from None
+
+
+def _read_rows(csv_path, image_root, class_names, allow_outside_root):
     samples = []
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         for line_number, row in enumerate(csv.reader(handle), start=1):

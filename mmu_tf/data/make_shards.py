@@ -57,6 +57,9 @@ def main(argv):
     from mmu_tf.data.samples import DataError
     from mmu_tf.data.shards import write_shards
 
+    output = flags.FLAGS.output
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise app.UsageError(f"--output: {output} is a file, not a folder")
     data_config = flags.FLAGS.config.data
     if data_config.get("shards"):
         raise app.UsageError("--config.data.shards is set: convert from the dataset's own files, not from shards")
@@ -67,6 +70,8 @@ def main(argv):
         )
     except DataError as error:
         raise app.UsageError(str(error)) from error
+    except OSError as error:
+        raise app.UsageError(f"--output: cannot write the shards in {output} ({error.strerror or error})") from None
     print(
         f"Wrote {metadata['count']} examples ({metadata['examples_with_masks']} with masks) of split "
         f"{flags.FLAGS.split!r} in {len(metadata['shards'])} shards to {flags.FLAGS.output}"

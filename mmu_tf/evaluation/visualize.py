@@ -1,5 +1,7 @@
 """Pictures of the masks: the image, the true and predicted contours, the soft mask."""
 
+import os
+
 import cv2
 import numpy as np
 
@@ -40,9 +42,13 @@ def overlay_panel(image, soft_mask, true_mask=None, title=""):
 
 
 def write_png(path, rgb_image):
-    """Writes an RGB uint8 image as PNG; raises OSError when it cannot."""
-    if not cv2.imwrite(path, cv2.cvtColor(rgb_image, cv2.COLOR_RGB2BGR)):
+    """Writes an RGB uint8 image as PNG, whole or not at all (a temporary file renamed); OSError when it cannot."""
+    temporary = f"{path}.tmp.png"
+    if not cv2.imwrite(temporary, cv2.cvtColor(rgb_image, cv2.COLOR_RGB2BGR)):
+        if os.path.exists(temporary):
+            os.remove(temporary)
         raise OSError(f"could not write {path}")
+    os.replace(temporary, path)
 
 
 def prediction_overlay(image, soft_mask, text):
