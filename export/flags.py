@@ -12,7 +12,8 @@ def define_workdir_flags(output_help):
         "max_image_pixels",
         None,
         "The largest image (pixels) the exported model accepts (default: the training config's "
-        "data.max_image_pixels, 25,000,000).",
+        "data.max_image_pixels, 25,000,000, or 2048 x 2048 for a model that runs at the image's own "
+        "resolution, data.resize_mode=none, whose memory grows with the image).",
         lower_bound=1,
     )
 

@@ -4,7 +4,7 @@ Two signatures, both returning the same named outputs:
 
 - `serving_default`: float32 images `[N, H, W, 3]`, RGB in [0, 1], any H, W
   the backbone accepts; the mask comes back at the input's size.
-- `serving_bytes`: encoded images `tf.string [N]` (PNG, JPEG, BMP, GIF),
+- `serving_bytes`: encoded images `tf.string [N]` (whole PNG, JPEG or BMP files),
   decoded, converted to RGB and resized inside the graph as at evaluation
   time; the mask comes back at each image's own size, padded with zeros to
   the largest image of the request, with `height` / `width` giving each

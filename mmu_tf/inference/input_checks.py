@@ -1,9 +1,12 @@
 """What an image must be before a model sees it: the checks of every inference entry point.
 
 Float inputs must be `[N, H, W, 3]` with N, H, W >= 1, finite, in [0, 1], and at
-most `max_image_pixels` pixels per image. Encoded inputs (PNG, JPEG, BMP, GIF)
-have their size read from the header and checked before they are decoded, so
-a small file declaring a huge image (a decompression bomb) costs nothing.
+most `max_image_pixels` pixels per image. Encoded inputs (PNG, JPEG, BMP) have
+their size read from the header and checked before they are decoded, so a small
+file declaring a huge image (a decompression bomb) costs nothing, and must end
+as their format ends (a truncated file is refused by its index, not by the
+decoder's failure of the whole request). GIF is refused: TensorFlow's decoder
+decodes every frame of an animation, each at its own size, whatever the header says.
 
 Two implementations of the same rules: TensorFlow ops for graphs that can
 refuse a request (the SavedModel signatures) and numpy for the LiteRT
@@ -53,28 +56,41 @@ def _read_integer(encoded, offset, length, little_endian):
 
 
 def encoded_image_size(encoded):
-    """`(height, width)` int64 of a PNG, JPEG, BMP or GIF from its header, without decoding; (-1, -1) otherwise."""
+    """`(height, width)` int64 of a PNG, JPEG or BMP from its header, without decoding; (-1, -1) otherwise.
+
+    (-1, -1) too for a file that does not end as its format ends (PNG: the IEND
+    chunk; JPEG: the end-of-image marker; BMP: the size its header declares),
+    the mark of a truncated upload, and for GIF (see the module docstring).
+    """
     length = tf.strings.length(encoded)
     magic = tf.strings.substr(encoded, 0, 4)
 
+    def unknown():
+        return tf.constant(-1, tf.int64), tf.constant(-1, tf.int64)
+
+    def whole(complete, size):
+        return tf.cond(complete, lambda: size, unknown)
+
     def png():
-        return _read_integer(encoded, 20, 4, False), _read_integer(encoded, 16, 4, False)
+        # The last 12 bytes of every PNG: the empty IEND chunk and its CRC.
+        complete = tf.equal(tf.strings.substr(encoded, length - 12, 12), b"\0\0\0\0IEND\xaeB`\x82")
+        return whole(complete, (_read_integer(encoded, 20, 4, False), _read_integer(encoded, 16, 4, False)))
 
     def jpeg():
-        shape = tf.cast(tf.image.extract_jpeg_shape(encoded), tf.int64)
-        return shape[0], shape[1]
+        complete = tf.equal(tf.strings.substr(encoded, length - 2, 2), b"\xff\xd9")
+
+        def shape():
+            extracted = tf.cast(tf.image.extract_jpeg_shape(encoded), tf.int64)
+            return extracted[0], extracted[1]
+
+        return tf.cond(complete, shape, unknown)
 
     def bmp():
         height = _read_integer(encoded, 22, 4, True)
         # A top-down BMP stores its height negated (two's complement).
         height = tf.where(height >= 2**31, 2**32 - height, height)
-        return height, _read_integer(encoded, 18, 4, True)
-
-    def gif():
-        return _read_integer(encoded, 8, 2, True), _read_integer(encoded, 6, 2, True)
-
-    def unknown():
-        return tf.constant(-1, tf.int64), tf.constant(-1, tf.int64)
+        complete = _read_integer(encoded, 2, 4, True) <= tf.cast(length, tf.int64)
+        return whole(complete, (height, _read_integer(encoded, 18, 4, True)))
 
     long_enough = length >= 26
     return tf.case(
@@ -82,7 +98,6 @@ def encoded_image_size(encoded):
             (tf.logical_and(long_enough, tf.equal(magic, b"\x89PNG")), png),
             (tf.logical_and(long_enough, tf.equal(tf.strings.substr(magic, 0, 2), b"\xff\xd8")), jpeg),
             (tf.logical_and(long_enough, tf.equal(tf.strings.substr(magic, 0, 2), b"BM")), bmp),
-            (tf.logical_and(long_enough, tf.equal(tf.strings.substr(magic, 0, 3), b"GIF")), gif),
         ],
         default=unknown,
         exclusive=True,
@@ -93,8 +108,8 @@ def check_encoded_images(encoded_images, max_image_pixels):
     """Graph-side checks of a batch of encoded images; returns `(encoded_images, sizes)` once they pass.
 
     Fails the call, naming the request's image index, for an empty batch, a
-    file that is not a PNG, JPEG, BMP or GIF, and an image whose header
-    declares more than `max_image_pixels` pixels; nothing is decoded here.
+    file that is not a whole PNG, JPEG or BMP (GIF, truncated), and an image
+    whose header declares more than `max_image_pixels` pixels; nothing is decoded here.
     Both outputs depend on the checks, so whatever decodes the returned
     images runs after them (`sizes`: their `(height, width)`, [N, 2] int32).
     """
@@ -112,7 +127,11 @@ def check_encoded_images(encoded_images, max_image_pixels):
     checks = [
         tf.debugging.Assert(
             tf.reduce_all(known),
-            ["images at these request indices are not PNG, JPEG, BMP or GIF:", tf.boolean_mask(indices, ~known)],
+            [
+                "images at these request indices are not whole PNG, JPEG or BMP files (GIF is not accepted; "
+                "a truncated file is refused):",
+                tf.boolean_mask(indices, ~known),
+            ],
         ),
         tf.debugging.Assert(
             tf.reduce_all(pixels <= max_image_pixels),

@@ -14,6 +14,18 @@ from mmu_tf.data.augment import resize
 from mmu_tf.data.samples import DEFAULT_MAX_IMAGE_PIXELS
 from mmu_tf.inference.input_checks import check_float_images_numpy
 
+# A model that runs at the image's own resolution (`data.resize_mode="none"`) needs memory in
+# proportion to the image (a 5000 x 5000 request to the demo model peaked at 9.1 GB): such a model
+# accepts at most this many pixels unless told otherwise (2048 x 2048). A model that resizes first
+# (short_side, fixed) keeps the training limit: only the decoded image grows with the request.
+FULL_RESOLUTION_PIXELS = 2048 * 2048
+
+
+def default_pixel_limit(data_config):
+    """The largest image a model of this training `data` config accepts by default (exports, whole slides)."""
+    limit = int(data_config.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS))
+    return min(limit, FULL_RESOLUTION_PIXELS) if data_config["resize_mode"] == "none" else limit
+
 
 def resize_settings(resize_mode="none", resize_short_side=432, image_size=(416, 416)):
     """The evaluation resize of a training config's `data` section, as `evaluation_input` reads it."""
@@ -92,7 +104,7 @@ class Predictor:
     def from_data_config(cls, model, data_config, max_image_pixels=None):
         """The predictor of `model` with the resize of its training config's `data` section (a dict)."""
         if max_image_pixels is None:
-            max_image_pixels = data_config.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS)
+            max_image_pixels = default_pixel_limit(data_config)
         return cls(
             model,
             resize_mode=data_config["resize_mode"],
