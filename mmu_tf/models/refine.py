@@ -23,6 +23,22 @@ def pyramid_of(backbone, levels):
     return keras.Model(backbone.inputs, [pyramid[level] for level in levels], name="teacher_pyramid")
 
 
+def freeze(model):
+    """Makes every layer and variable of `model` non-trainable; returns it.
+
+    `model.trainable = False` alone is not enough here: a model rebuilt from a
+    checkpoint (`mmu_tf.precision.as_float32`) can hold a backbone whose inner
+    layers kept `trainable=True`, and their variables then reach an enclosing
+    model's `trainable_variables`.
+    """
+    model.trainable = False
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        layer.trainable = False
+    for variable in model.variables:
+        variable.trainable = False
+    return model
+
+
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class RefineModel(MethodModel):
     """A trained model with a full-resolution mask learned from its own mask (docs/method.md §8).
@@ -120,9 +136,8 @@ class RefineModel(MethodModel):
             raise ValueError(
                 f"`seed_pixels` must be >= 0 and `smoothness_radius` >= 1. Received: {seed_pixels}, {smoothness_radius}"
             )
-        self.classifier = classifier
-        self.classifier.trainable = False
-        teacher.trainable = False
+        self.classifier = freeze(classifier)
+        freeze(teacher)
         self.levels = tuple(levels)
         self.decoder_channels = int(decoder_channels)
         self.foreground_fraction = float(foreground_fraction)

@@ -62,11 +62,18 @@ def test_saved_and_loaded_it_predicts_the_same_and_holds_the_backbone_once(tmp_p
     assert len(restored.weights) == len(model.classifier.weights) + len(model.decoder.weights)
 
 
-def test_a_refined_teacher_teaches_with_its_mask_and_lends_its_classifier():
+def test_a_refined_teacher_teaches_with_its_mask_and_lends_its_classifier(tmp_path):
     first = _refine(decoder_channels=8)
     images = _images()
     first(images)
+    # As a run gets its teacher: from its checkpoint (a rebuilt model, whose backbone layers once
+    # came back trainable and were trained through the second decoder's loss).
+    first.save(tmp_path / "first.keras")
+    first = keras.saving.load_model(tmp_path / "first.keras")
     second = RefineModel(first, decoder_channels=8)
+    second(images)
+    decoder = {id(variable) for variable in second.decoder.trainable_variables}
+    assert {id(variable) for variable in second.trainable_variables} == decoder
     assert second.classifier is first.classifier and second.teacher is first
     outputs = second(images)
     np.testing.assert_array_equal(outputs["probabilities"].numpy(), first(images)["probabilities"].numpy())
