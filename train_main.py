@@ -382,6 +382,9 @@ def main(argv):
         raise app.UsageError(f"--workdir {workdir} is a file, not a folder")
     config = flags.FLAGS.config
     if mode == "evaluate":
+        best = os.path.join(workdir, "checkpoints", "best.keras")
+        if not os.path.isfile(best):
+            raise app.UsageError(f"--workdir: no checkpoint at {best}; train first (--mode=train)")
         # The workdir's own settings (its data, its resize), not the --config file's defaults:
         # only the --config.<field> flags given here change them (e.g. --config.data.root).
         from configs import common

@@ -104,6 +104,12 @@ def test_predict_cli_writes_masks_overlays_geojson_and_csv_and_skips_bad_files(t
     skipped = _read_csv(output / "skipped.csv")
     assert sorted(os.path.basename(row["path"]) for row in skipped) == ["corrupt.png", "notes.txt"]
     assert all(row["reason"] for row in skipped)
+    assert not [
+        name for folder in ("masks", "overlays", "geojson") for name in os.listdir(output / folder) if "tmp" in name
+    ]
+    # The folder now holds results: a second run is refused before the model loads, unless --overwrite.
+    again = run_module(arguments, "mmu_tf.predict")
+    assert again.returncode == 2 and "holds an earlier run's results" in again.stderr and "--overwrite" in again.stderr
 
 
 def test_predict_cli_names_the_bad_flag(tmp_path):

@@ -32,12 +32,15 @@ def test_training_writes_checkpoints_history_metrics_and_pictures(trained_workdi
     assert os.listdir(os.path.join(workdir, "tensorboard"))
 
 
-def test_evaluate_mode_scores_one_split_without_training(trained_workdir):
+def test_evaluate_mode_scores_one_split_of_the_workdirs_own_data_without_training(trained_workdir):
     workdir, _ = trained_workdir
     os.remove(os.path.join(workdir, "metrics", "valid.json"))
-    result = _run(*TINY, f"--workdir={workdir}", "--mode=evaluate", "--split=valid")
+    # No training flags: the workdir's config.json says what its data were (TINY's 4 valid images,
+    # not the demo config's 40).
+    result = _run(f"--workdir={workdir}", "--mode=evaluate", "--split=valid")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert os.path.isfile(os.path.join(workdir, "metrics", "valid.json"))
+    with open(os.path.join(workdir, "metrics", "valid.json")) as handle:
+        assert json.load(handle)["num_images"] == 4
     assert "Epoch" not in result.stdout
 
 
@@ -61,6 +64,10 @@ def test_evaluate_without_a_checkpoint_says_so(tmp_path):
         ),
         ("--config.epochs=abc", "flag --config.epochs=abc: invalid literal"),
         ("--config.method.sigma=0.5", "--config.method.sigma=0.5 is above --config.method.sigma_max=0.2"),
+        ("--config.optimizer.learning_rate=-1", "--config.optimizer.learning_rate must be > 0.0 (got -1.0)"),
+        ("--config.data.crop_size=-5", "--config.data.crop_size must be >= 0 (got -5)"),
+        ("--config.eval.batch_size=0", "--config.eval.batch_size must be >= 1 (got 0)"),
+        ("--config.method.name=refine", "--config.method.teacher must name a trained workdir"),
     ],
 )
 def test_bad_flags_fail_early_naming_the_flag(tmp_path, flag, message):

@@ -139,3 +139,82 @@ def test_an_image_declaring_more_pixels_than_the_limit_is_refused_before_decodin
     _write(tmp_path / "small.png", np.zeros((20, 30, 3), np.uint8))
     with pytest.raises(DataError, match=r"small.png: 30x20 pixels is more than the limit of 500"):
         read_image(str(tmp_path / "small.png"), max_pixels=500)
+
+
+def _gif(screen, frames):
+    import struct
+
+    out = b"GIF89a" + struct.pack("<HHBBB", *screen, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    for width, height in frames:
+        out += b"\x2c" + struct.pack("<HHHHB", 0, 0, width, height, 0) + b"\x02\x02\x44\x01\x00"
+    return out + b"\x3b"
+
+
+def test_files_are_sized_by_their_own_headers_before_any_decoding(tmp_path):
+    from mmu_tf.data.samples import read_image
+
+    # A 35-byte GIF whose one frame (10000 x 10000) is larger than its 100 x 100 screen.
+    (tmp_path / "frame.gif").write_bytes(_gif((100, 100), [(10000, 10000)]))
+    with pytest.raises(DataError, match=r"frame.gif: 10000x10000 pixels is more than the limit"):
+        read_image(str(tmp_path / "frame.gif"))
+    # A format only OpenCV decodes (Radiance HDR) declaring 12000 x 12000: refused unread.
+    (tmp_path / "bomb.hdr").write_bytes(b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 12000 +X 12000\n" + bytes(64))
+    with pytest.raises(DataError, match=r"not an image format this package reads\): .*bomb.hdr"):
+        read_image(str(tmp_path / "bomb.hdr"))
+    # 1.5 GB (sparse) without an image header: refused from its first bytes.
+    with open(tmp_path / "large.bin", "wb") as handle:
+        handle.truncate(1_500_000_000)
+    with pytest.raises(DataError, match="not an image format"):
+        read_image(str(tmp_path / "large.bin"))
+    # An animation: its first frame only.
+    from PIL import Image
+
+    frames = [Image.new("RGB", (40, 30), (index * 5, 0, 0)) for index in range(50)]
+    frames[0].save(tmp_path / "frames.gif", save_all=True, append_images=frames[1:])
+    first = read_image(str(tmp_path / "frames.gif"))
+    assert first.shape == (30, 40, 3) and first.max() == 0
+
+
+def test_exif_orientation_is_applied_as_viewers_show_the_image(tmp_path):
+    from PIL import Image
+
+    from mmu_tf.data.samples import read_image
+
+    stored = np.zeros((96, 128, 3), np.uint8)
+    stored[:, :8] = 255  # a white band on the stored image's left
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    image.save(tmp_path / "rotated.jpg", exif=exif, quality=95)
+    shown = read_image(str(tmp_path / "rotated.jpg"))
+    assert shown.shape == (128, 96, 3)
+    assert shown[:8].mean() > 200 and shown[-8:].mean() < 50  # the band is now on top
+
+
+def test_an_opaque_alpha_channel_is_not_foreground_and_lossy_masks_ignore_compression_noise(tmp_path, capsys):
+    import cv2
+
+    from mmu_tf.data import samples
+    from mmu_tf.data.samples import read_mask
+
+    drawn = np.zeros((64, 64), bool)
+    drawn[16:48, 20:40] = True
+    rgba = np.zeros((64, 64, 4), np.uint8)
+    rgba[..., 3] = 255
+    rgba[drawn, :3] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), rgba)
+    np.testing.assert_array_equal(read_mask(str(tmp_path / "mask.png")), drawn)
+    cv2.imwrite(str(tmp_path / "mask.jpg"), drawn.astype(np.uint8) * 255, [cv2.IMWRITE_JPEG_QUALITY, 50])
+    noisy = cv2.imread(str(tmp_path / "mask.jpg"), cv2.IMREAD_GRAYSCALE)
+    assert (noisy[~drawn] != 0).sum() > 0  # JPEG made some background non-zero
+    samples._warned_lossy.clear()
+    assert (read_mask(str(tmp_path / "mask.jpg")) != drawn).mean() < 0.01
+    assert "is JPEG (lossy)" in capsys.readouterr().err
+
+
+def test_a_split_file_that_is_not_utf8_is_named(tmp_path):
+    (tmp_path / "a.png").write_bytes(b"")
+    for encoding in ("utf-16", "latin-1"):
+        (tmp_path / "split.csv").write_text("a.png,,0\n\u00e9t\u00e9.png,,1\n", encoding=encoding)
+        with pytest.raises(DataError, match=r"split.csv: not UTF-8 text .*save it as UTF-8"):
+            read_csv_split(str(tmp_path / "split.csv"), str(tmp_path), CLASSES)

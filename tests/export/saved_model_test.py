@@ -46,6 +46,11 @@ def test_writes_the_tf_serving_layout(exported):
     _, path, _, _ = exported
     assert os.path.isfile(os.path.join(path, "saved_model.pb"))
     assert os.path.isdir(os.path.join(path, "variables"))
+    # Readable by a server running as another user (the umask's folder mode, not mkdtemp's 0700).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(path).st_mode & 0o777 == 0o777 & ~umask
+    assert not [name for name in os.listdir(os.path.dirname(path)) if name.startswith(".")]
 
 
 def test_saved_model_cli_shows_both_signatures_with_their_dtypes(exported):

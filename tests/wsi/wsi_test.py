@@ -148,3 +148,24 @@ def test_the_command_writes_every_output_and_rejects_an_unreadable_slide(trained
     not_a_slide.write_text("not a slide")
     bad = run_module([*common, f"--slide={not_a_slide}", f"--output={output}"], module="mmu_tf.predict_wsi")
     assert bad.returncode != 0 and "--slide" in bad.stderr and "broken.svs" in bad.stderr
+
+
+def test_the_thumbnail_is_read_region_by_region_from_the_coarsest_level(slide_path, monkeypatch):
+    import mmu_tf.predict_wsi as predict_wsi
+
+    slide = open_slide(slide_path)
+    reads = []
+    original = slide.read_region
+
+    def recording(location, level, size):
+        reads.append((level, size))
+        return original(location, level, size)
+
+    monkeypatch.setattr(slide, "read_region", recording)
+    monkeypatch.setattr(predict_wsi, "THUMBNAIL_REGION", 128)  # regions smaller than the level
+    thumbnail = predict_wsi.slide_thumbnail(slide, longest_side=250)
+    assert thumbnail.shape == (175, 250, 3)
+    assert {level for level, _ in reads} == {1} and max(max(size) for _, size in reads) <= 128
+    assert len(reads) == 4 * 3  # the 500 x 350 level in 128-pixel regions
+    expected = np.asarray(slide.get_thumbnail((250, 175)))[..., :3].astype(np.float32)
+    assert np.abs(thumbnail.astype(np.float32) - expected).mean() < 3.0
