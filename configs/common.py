@@ -107,7 +107,6 @@ def base_config():
     config.method.refine.background_fraction = 0.3
     config.method.refine.seed_pixels = 0  # seeds drawn per region, image and step; 0: all of them
     config.method.refine.border_margin = 0  # cells along the image border that never seed
-    config.method.refine.seed_classes = ()  # class ids whose images give seeds; (): every class
     # The bilateral smoothness term (cells of the stride-4 grid; RGB in [0, 1]) and the size barrier.
     config.method.refine.smoothness_weight = 1.0
     config.method.refine.smoothness_radius = 5

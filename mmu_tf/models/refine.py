@@ -81,10 +81,6 @@ class RefineModel(MethodModel):
         foreground_fraction, background_fraction: the seed rule's shares.
         seed_pixels: seeds drawn per region, image and step; 0: every cell of the regions.
         border_margin: cells along the image border that never seed (`away_from_border`).
-        seed_classes: the class ids whose images give seeds (empty: every class).
-            The image label decides, as weak supervision allows: on GlaS the
-            benign images' maps lie on the glands, the malignant ones' also on
-            the tumour's stroma, which is evidence of malignancy, not gland.
         smoothness_weight, smoothness_radius, smoothness_sigma_xy, smoothness_sigma_rgb:
             lambda_s and the bilateral window (cells of the loss grid, RGB in [0, 1]).
         size_weight, barrier_t: lambda_a and the log barrier's t.
@@ -112,7 +108,6 @@ class RefineModel(MethodModel):
         background_fraction=0.3,
         seed_pixels=0,
         border_margin=0,
-        seed_classes=(),
         smoothness_weight=1.0,
         smoothness_radius=5,
         smoothness_sigma_xy=3.0,
@@ -149,9 +144,6 @@ class RefineModel(MethodModel):
         self.background_fraction = float(background_fraction)
         self.seed_pixels = int(seed_pixels)
         self.border_margin = int(border_margin)
-        self.seed_classes = tuple(int(label) for label in seed_classes)
-        if any(not 0 <= label < self.num_classes for label in self.seed_classes):
-            raise ValueError(f"`seed_classes` must be class ids in [0, {self.num_classes}). Received: {seed_classes}")
         self.smoothness_weight = float(smoothness_weight)
         self.smoothness_radius = int(smoothness_radius)
         self.smoothness_sigma_xy = float(smoothness_sigma_xy)
@@ -192,17 +184,12 @@ class RefineModel(MethodModel):
 
     # === Training ===
 
-    def pseudo_labels(self, teacher_mask, grid_size, training=False, labels=None):
+    def pseudo_labels(self, teacher_mask, grid_size, training=False):
         """Bool seeds `(foreground, background)` `(B, h, w)` on the decoder's grid, from the teacher's mask."""
         teacher_mask = tf.image.resize(tf.cast(teacher_mask, tf.float32)[..., None], grid_size, method="area")[..., 0]
         foreground, background = confident_regions(teacher_mask, self.foreground_fraction, self.background_fraction)
         foreground = away_from_border(foreground, self.border_margin)
         background = away_from_border(background, self.border_margin)
-        if self.seed_classes and labels is not None:
-            seeding = tf.reduce_any(
-                tf.equal(tf.cast(labels, tf.int32)[:, None], tf.constant(self.seed_classes, tf.int32)[None]), axis=1
-            )[:, None, None]
-            foreground, background = foreground & seeding, background & seeding
         if training and self.seed_pixels:
             # A fresh draw at every step (the optimizer's step count), the same on a resumed run.
             step = tf.cast(self.optimizer.iterations, tf.int32)
@@ -216,7 +203,7 @@ class RefineModel(MethodModel):
         teacher_outputs = self.teacher(images, training=False)
         logits = self.foreground_logits(images, training=training)
         grid_size = tf.shape(logits)[1:3]
-        foreground, background = self.pseudo_labels(teacher_outputs["mask"], grid_size, training, labels)
+        foreground, background = self.pseudo_labels(teacher_outputs["mask"], grid_size, training)
         probabilities = tf.sigmoid(logits)
         small_images = tf.image.resize(tf.cast(images, tf.float32), grid_size, method="area")
         terms = {
@@ -256,7 +243,6 @@ class RefineModel(MethodModel):
             "background_fraction": self.background_fraction,
             "seed_pixels": self.seed_pixels,
             "border_margin": self.border_margin,
-            "seed_classes": list(self.seed_classes),
             "smoothness_weight": self.smoothness_weight,
             "smoothness_radius": self.smoothness_radius,
             "smoothness_sigma_xy": self.smoothness_sigma_xy,
