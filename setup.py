@@ -36,6 +36,8 @@ setup(
         "safetensors>=0.4",
         # Masks as valid, simplified, merged polygons for QuPath (predict --geojson, predict_wsi).
         "shapely>=2.0,<2.3",
+        # Stain normalisation before prediction (Macenko, Reinhard; its numpy backend, no PyTorch).
+        "torchstain>=1.3",
     ],
     extras_require={
         "litert": ["ai-edge-litert>=2.0"],

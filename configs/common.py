@@ -38,6 +38,9 @@ def base_config():
     config.data.flip_horizontal = True
     config.data.flip_vertical = True
     config.data.rotate90 = False
+    # H&E stain jitter (Tellez et al.): each stain's concentration x U(1 -+ scale) + U(-+ shift); 0: off.
+    config.data.stain_scale = 0.0
+    config.data.stain_shift = 0.0
     config.data.brightness = 0.0
     config.data.contrast = 0.0
     config.data.saturation = 0.0
@@ -107,6 +110,9 @@ def base_config():
     config.method.refine.background_fraction = 0.3
     config.method.refine.seed_pixels = 0  # seeds drawn per region, image and step; 0: all of them
     config.method.refine.border_margin = 0  # cells along the image border that never seed
+    # Per class, the share of the haematoxylin-density prior in the seeds' ranking; (): the teacher alone.
+    config.method.refine.prior_weights = ()
+    config.method.refine.prior_sigma = 2.5  # its smoothing, in cells
     # The bilateral smoothness term (cells of the stride-4 grid; RGB in [0, 1]) and the size barrier.
     config.method.refine.smoothness_weight = 1.0
     config.method.refine.smoothness_radius = 5

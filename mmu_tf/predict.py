@@ -19,7 +19,9 @@ row per image with the class, every class's probability and the foreground
 fraction. With `--geojson`, also `OUT/geojson/<name>.geojson`: the mask as
 polygons (holes kept) that QuPath imports as annotations (File > Import
 objects), the predicted class and its probability in their properties
-(`mmu_tf.inference.polygons`). A file that cannot be read as an image, declares more than
+(`mmu_tf.inference.polygons`). With `--stain_normalization=macenko|reinhard
+--stain_reference=IMAGE`, each image's stains are first brought to the
+reference's. A file that cannot be read as an image, declares more than
 `--max_image_pixels` pixels in its header, or has a side under 32 pixels is
 reported and listed in `OUT/skipped.csv`; the rest are processed.
 
@@ -180,12 +182,20 @@ MINIMUM_SIDE = 32
 
 
 def predict_files(
-    predictor, inputs, output, progress=True, max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS, geojson_class=None
+    predictor,
+    inputs,
+    output,
+    progress=True,
+    max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
+    geojson_class=None,
+    stain_normalizer=None,
 ):
     """Predicts every `(path, name)` of `inputs`, writing masks, overlays and the CSV files.
 
     With `geojson_class` (the name QuPath gives the mask's regions), each
-    mask is also written as `geojson/<name>.geojson`.
+    mask is also written as `geojson/<name>.geojson`. With a `stain_normalizer`
+    (`mmu_tf.inference.stain_normalization.StainNormalizer`) each image is
+    normalised first; the CSV says whether it could be (`stain_normalized`).
 
     A file that is not an image, is larger than `max_image_pixels` (read from
     its header) or smaller than `MINIMUM_SIDE` on a side is skipped with its
@@ -216,6 +226,11 @@ def predict_files(
                 print(f"skipped: {error}", file=sys.stderr)
                 bar.set_postfix(skipped=len(skipped))
                 continue
+            normalized = False
+            if stain_normalizer is not None:
+                image, normalized = stain_normalizer(image)
+                if not normalized:
+                    print(f"warning: {path}: its stains cannot be estimated; predicted as it is", file=sys.stderr)
             result = predictor.predict_image(image)
             probabilities, soft_mask, class_id = result["probabilities"], result["mask"], result["class_id"]
             binary_mask = soft_mask >= 0.5
@@ -227,6 +242,8 @@ def predict_files(
             row = {"path": path, "class_id": class_id, "class_name": class_names[class_id]}
             row.update({f"probability_{label}": float(value) for label, value in zip(class_names, probabilities)})
             row.update({"foreground_fraction": float(binary_mask.mean()), "mask": mask_path, "overlay": overlay_path})
+            if stain_normalizer is not None:
+                row["stain_normalized"] = normalized
             if geojson_class:
                 properties = {
                     "image": name,
@@ -241,7 +258,8 @@ def predict_files(
     _write_csv(
         os.path.join(output, "predictions.csv"),
         ["path", "class_id", "class_name", *(f"probability_{label}" for label in class_names)]
-        + ["foreground_fraction", "mask", "overlay"],
+        + ["foreground_fraction", "mask", "overlay"]
+        + (["stain_normalized"] if stain_normalizer is not None else []),
         rows,
     )
     _write_csv(os.path.join(output, "skipped.csv"), ["path", "reason"], [dict(path=p, reason=r) for p, r in skipped])
@@ -295,6 +313,13 @@ def define_flags():
         "geojson", False, "Also write each mask as GeoJSON polygons (OUT/geojson/<name>.geojson) for QuPath."
     )
     flags.DEFINE_string("geojson_class", "Foreground", "The QuPath classification of the mask's regions.")
+    flags.DEFINE_enum(
+        "stain_normalization",
+        None,
+        ["macenko", "reinhard"],
+        "Normalise each image's stains to --stain_reference's first (Macenko or Reinhard, torchstain).",
+    )
+    flags.DEFINE_string("stain_reference", None, "The reference image of --stain_normalization (a training image).")
     flags.DEFINE_bool(
         "overwrite",
         False,
@@ -329,6 +354,18 @@ def main(argv):
                 raise OSError(f"--output: cannot create {folder} ({error.strerror})") from None
             if not os.access(folder, os.W_OK):
                 raise OSError(f"--output: {folder} is not writable")
+        stain_normalizer = None
+        if bool(config.stain_normalization) != bool(config.stain_reference):
+            raise ValueError("--stain_normalization and --stain_reference go together")
+        if config.stain_normalization:
+            from mmu_tf.data.samples import DataError, read_image
+            from mmu_tf.inference.stain_normalization import StainNormalizer
+
+            try:
+                reference = read_image(config.stain_reference)
+            except DataError as error:
+                raise ValueError(f"--stain_reference: {error}") from None
+            stain_normalizer = StainNormalizer(config.stain_normalization, reference)
         if config.workdir:
             from mmu_tf.inference import Predictor
 
@@ -353,6 +390,7 @@ def main(argv):
                 config.progress,
                 config.max_image_pixels,
                 geojson_class=config.geojson_class if config.geojson else None,
+                stain_normalizer=stain_normalizer,
             )
     except (OSError, WorkdirInUseError) as error:
         print(f"error: {error}", file=sys.stderr)

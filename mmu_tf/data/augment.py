@@ -8,6 +8,8 @@ driven by a per-example seed, so a run is repeatable from its seed.
 
 import tensorflow as tf
 
+from mmu_tf.data.stain import stain_jitter
+
 RESIZE_MODES = ("short_side", "fixed", "none")
 
 
@@ -81,7 +83,9 @@ def augment(image, mask, seed, data_config):
         mask: bool (H, W) or None; it follows every geometric transform.
         seed: int32/int64 tensor of shape (2,), the example's stateless seed.
         data_config: the `config.data` ConfigDict (crop_size, flip_horizontal,
-            flip_vertical, rotate90, brightness, contrast, saturation, hue).
+            flip_vertical, rotate90, stain_scale, stain_shift, brightness,
+            contrast, saturation, hue). Stain jitter (`mmu_tf.data.stain.stain_jitter`)
+            comes before the RGB colour jitter; the mask is untouched by both.
 
     Returns:
         (image, mask) transformed; mask None when given None.
@@ -104,6 +108,11 @@ def augment(image, mask, seed, data_config):
     image = stacked[..., :channels]
     if mask is not None:
         mask = stacked[..., channels] > 0.5
+    stain_scale, stain_shift = data_config.get("stain_scale", 0.0), data_config.get("stain_shift", 0.0)
+    if stain_scale > 0 or stain_shift > 0:
+        # Its own seed, folded from the example's: the other draws stay those of a run without it.
+        stain_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 8)
+        image = stain_jitter(image, tf.cast(stain_seed, tf.int32), stain_scale, stain_shift)
     image = color_jitter(
         image,
         seeds[4:8],

@@ -73,3 +73,16 @@ def away_from_border(region, margin):
     inside_rows = (rows >= margin) & (rows < height - margin)
     inside_columns = (columns >= margin) & (columns < width - margin)
     return region & (inside_rows[None, :, None] & inside_columns[None, None, :])
+
+
+def per_image_ranks(scores):
+    """Each cell's rank among its image's cells, in [0, 1) (`(B, h, w)`): maps of any scale made comparable.
+
+    Example:
+    >>> per_image_ranks(tf.constant([[[0.3, 9.0], [0.1, 0.2]]])).numpy().tolist()
+    [[[0.5, 0.75], [0.0, 0.25]]]
+    """
+    shape = tf.shape(scores)
+    flat = tf.reshape(tf.cast(scores, tf.float32), tf.stack([shape[0], -1]))
+    ranks = tf.argsort(tf.argsort(flat, axis=-1, stable=True), axis=-1, stable=True)
+    return tf.reshape(tf.cast(ranks, tf.float32) / tf.cast(tf.shape(flat)[1], tf.float32), shape)

@@ -4,10 +4,11 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
+from mmu_tf.data.stain import haematoxylin_density
 from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.pyramid_decoder import PyramidDecoder
 from mmu_tf.models.base import MethodModel
-from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, sample_pixels
+from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, per_image_ranks, sample_pixels
 
 
 def pyramid_of(backbone, levels):
@@ -81,6 +82,11 @@ class RefineModel(MethodModel):
         foreground_fraction, background_fraction: the seed rule's shares.
         seed_pixels: seeds drawn per region, image and step; 0: every cell of the regions.
         border_margin: cells along the image border that never seed (`away_from_border`).
+        prior_weights: empty, or one weight per class: the seeds of an image of
+            class k rank its cells by `(1 - w_k) rank(teacher) + w_k rank(H)`,
+            H its haematoxylin density (`mmu_tf.data.stain.haematoxylin_density`,
+            smoothed over `prior_sigma` cells), an appearance prior the image
+            label chooses (weak supervision: only labels are read).
         smoothness_weight, smoothness_radius, smoothness_sigma_xy, smoothness_sigma_rgb:
             lambda_s and the bilateral window (cells of the loss grid, RGB in [0, 1]).
         size_weight, barrier_t: lambda_a and the log barrier's t.
@@ -108,6 +114,8 @@ class RefineModel(MethodModel):
         background_fraction=0.3,
         seed_pixels=0,
         border_margin=0,
+        prior_weights=(),
+        prior_sigma=2.5,
         smoothness_weight=1.0,
         smoothness_radius=5,
         smoothness_sigma_xy=3.0,
@@ -144,6 +152,15 @@ class RefineModel(MethodModel):
         self.background_fraction = float(background_fraction)
         self.seed_pixels = int(seed_pixels)
         self.border_margin = int(border_margin)
+        self.prior_weights = tuple(float(weight) for weight in prior_weights)
+        self.prior_sigma = float(prior_sigma)
+        if self.prior_weights and (
+            len(self.prior_weights) != self.num_classes or not all(0.0 <= w <= 1.0 for w in self.prior_weights)
+        ):
+            raise ValueError(
+                f"`prior_weights` must be empty or one weight in [0, 1] per class ({self.num_classes}). "
+                f"Received: {prior_weights}"
+            )
         self.smoothness_weight = float(smoothness_weight)
         self.smoothness_radius = int(smoothness_radius)
         self.smoothness_sigma_xy = float(smoothness_sigma_xy)
@@ -184,10 +201,18 @@ class RefineModel(MethodModel):
 
     # === Training ===
 
-    def pseudo_labels(self, teacher_mask, grid_size, training=False):
-        """Bool seeds `(foreground, background)` `(B, h, w)` on the decoder's grid, from the teacher's mask."""
-        teacher_mask = tf.image.resize(tf.cast(teacher_mask, tf.float32)[..., None], grid_size, method="area")[..., 0]
-        foreground, background = confident_regions(teacher_mask, self.foreground_fraction, self.background_fraction)
+    def pseudo_labels(self, teacher_mask, grid_size, training=False, small_images=None, labels=None):
+        """Bool seeds `(foreground, background)` `(B, h, w)` on the decoder's grid, from the teacher's mask.
+
+        With `prior_weights`, `small_images` (the images on the grid, RGB in [0, 1])
+        and the image `labels` give the appearance prior its share.
+        """
+        scores = tf.image.resize(tf.cast(teacher_mask, tf.float32)[..., None], grid_size, method="area")[..., 0]
+        if self.prior_weights and small_images is not None and labels is not None:
+            weights = tf.gather(tf.constant(self.prior_weights, tf.float32), tf.cast(labels, tf.int32))[:, None, None]
+            prior = haematoxylin_density(small_images, self.prior_sigma)
+            scores = (1.0 - weights) * per_image_ranks(scores) + weights * per_image_ranks(prior)
+        foreground, background = confident_regions(scores, self.foreground_fraction, self.background_fraction)
         foreground = away_from_border(foreground, self.border_margin)
         background = away_from_border(background, self.border_margin)
         if training and self.seed_pixels:
@@ -203,9 +228,9 @@ class RefineModel(MethodModel):
         teacher_outputs = self.teacher(images, training=False)
         logits = self.foreground_logits(images, training=training)
         grid_size = tf.shape(logits)[1:3]
-        foreground, background = self.pseudo_labels(teacher_outputs["mask"], grid_size, training)
-        probabilities = tf.sigmoid(logits)
         small_images = tf.image.resize(tf.cast(images, tf.float32), grid_size, method="area")
+        foreground, background = self.pseudo_labels(teacher_outputs["mask"], grid_size, training, small_images, labels)
+        probabilities = tf.sigmoid(logits)
         terms = {
             "seed_cross_entropy": tf.reduce_mean(losses.partial_binary_cross_entropy(logits, foreground, background)),
             "smoothness": tf.reduce_mean(
@@ -243,6 +268,8 @@ class RefineModel(MethodModel):
             "background_fraction": self.background_fraction,
             "seed_pixels": self.seed_pixels,
             "border_margin": self.border_margin,
+            "prior_weights": list(self.prior_weights),
+            "prior_sigma": self.prior_sigma,
             "smoothness_weight": self.smoothness_weight,
             "smoothness_radius": self.smoothness_radius,
             "smoothness_sigma_xy": self.smoothness_sigma_xy,
