@@ -20,8 +20,10 @@ demo: $(BIN)/.installed
 		--config.model.pretrained=efficientnet_lite0_imagenet
 
 # Two pytest workers: many tests wait on subprocesses and tracing, so two share the 2 cores well.
+# TensorFlow's oneDNN kernels on, as servers run them (on by default on CPUs with AVX512-VNNI/BF16/AMX,
+# off on AVX2-only ones): they once broke a test that a machine without them passed.
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -n 2
+	TF_ENABLE_ONEDNN_OPTS=1 $(BIN)/python -m pytest -q -n 2
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
