@@ -34,10 +34,10 @@ TINY_RUN = [
 TRAINED_WORKDIR_RUN = [*TINY_RUN, "--config.method.background=eem"]
 
 
-def run_module(arguments, module=None):
-    """Runs `train_main.py` (or `python -m module`) from the repository root."""
+def run_module(arguments, module=None, environment=None):
+    """Runs `train_main.py` (or `python -m module`) from the repository root, `environment` added to this one's."""
     command = [sys.executable, "-m", module] if module else [sys.executable, "train_main.py"]
-    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(environment or {}))
     return subprocess.run(
         [*command, *arguments], cwd=REPO, capture_output=True, text=True, env=environment, timeout=600
     )
