@@ -206,7 +206,6 @@ def run_callbacks(config, workdir, model, valid_split, valid_data, backup):
     import keras
 
     from mmu_tf.callbacks import BestCheckpoint, LastCheckpoint, MaskImages, StopOnNonFiniteLoss, TrainingBackup
-    from mmu_tf.data.shards import ShardedSplit
 
     checkpoints = os.path.join(workdir, "checkpoints")
     preview_images = [
@@ -232,11 +231,7 @@ def run_callbacks(config, workdir, model, valid_split, valid_data, backup):
             os.path.join(workdir, "tensorboard"),
             preview_images,
             every=config.eval.tensorboard_images_every,
-            names=(
-                valid_split.first_names(len(preview_images))
-                if isinstance(valid_split, ShardedSplit)
-                else valid_split.names[: len(preview_images)]
-            ),
+            names=valid_split.first_names(len(preview_images)),
         ),
     ]
 

@@ -71,8 +71,9 @@ def measure_pipeline(batch_size, num_images=16, epochs=4):
     import numpy as np
 
     from configs import glas  # the GlaS protocol's pipeline settings (benchmarks sit beside configs/)
+    from mmu_tf.data.loaded_split import LoadedSplit
     from mmu_tf.data.pipeline import training_dataset
-    from mmu_tf.data.samples import LoadedSplit, read_image
+    from mmu_tf.data.samples import read_image
 
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as folder:

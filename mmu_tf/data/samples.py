@@ -42,25 +42,6 @@ class Sample:
     label: int
 
 
-@dataclasses.dataclass
-class LoadedSplit:
-    """A split in memory: uint8 RGB images (H, W, 3), bool masks (H, W) or None."""
-
-    name: str
-    images: list
-    masks: list
-    labels: np.ndarray
-    names: list
-    class_names: list
-
-    def __len__(self):
-        return len(self.images)
-
-    @property
-    def has_masks(self):
-        return bool(self.masks) and all(mask is not None for mask in self.masks)
-
-
 def check_pixel_count(width, height, max_pixels, where):
     """Raises `DataError` naming `where` when a width x height image exceeds `max_pixels`."""
     if max_pixels and width * height > max_pixels:
@@ -190,6 +171,8 @@ def load_split(
     files (all of them named), and `DataError` naming the file for an
     unreadable image or a mask whose size differs from its image.
     """
+    from mmu_tf.data.loaded_split import LoadedSplit  # TensorFlow's import waits for a split to read
+
     if not samples:
         raise DataError(f"split {split!r} is empty: no rows to read")
     check_files_exist(split, samples)

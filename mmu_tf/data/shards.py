@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from mmu_tf.data.order import epoch_order, worker_share
 from mmu_tf.data.samples import DataError, MissingFilesError, read_image, read_mask
 
 KEEP_ENCODED = (".png", ".jpg", ".jpeg")
@@ -116,7 +117,7 @@ _SPEC = {
 
 
 class ShardedSplit:
-    """A split streamed from shards; the counterpart of `LoadedSplit` that holds no images.
+    """A split streamed from shards: the methods of `LoadedSplit` (`mmu_tf.data.loaded_split`), no images held.
 
     Args:
         folder: the shards' folder.
@@ -151,6 +152,25 @@ class ShardedSplit:
     def first_names(self, count):
         """The names of the first `count` examples, in split order."""
         return [name.numpy().decode("utf-8") for *_, name in self.examples().take(count)]
+
+    def image_sizes(self):
+        """None: the sizes of streamed images are known only once they are read (`LoadedSplit` knows them)."""
+        return None
+
+    def epoch_examples(self, seed, shuffle_buffer=0, shuffle_seed=0, workers=(1, 0)):
+        """Worker `workers[1]`'s share of the epoch drawn from `seed` (see `mmu_tf.data.order`).
+
+        When `shuffle_buffer` covers the split (or the split is smaller than
+        the workers), the epoch holds the split's encoded records and reads
+        them in the in-memory permutation: the order, hence the trained
+        weights, of a `LoadedSplit`. Otherwise the shards in an order drawn
+        from `seed`, interleaved, through a shuffle buffer of `shuffle_buffer`
+        encoded records seeded by `shuffle_seed`.
+        """
+        count, index = workers
+        if shuffle_buffer >= len(self) or len(self) < count:
+            return self.permuted_examples(worker_share(epoch_order(seed, len(self)), count, index))
+        return self.examples(order_seed=seed, shuffle_buffer=shuffle_buffer, shuffle_seed=shuffle_seed, workers=workers)
 
     def examples(self, order_seed=None, cycle_length=4, shuffle_buffer=0, shuffle_seed=0, workers=(1, 0)):
         """Dataset of `(image uint8 (H, W, 3), label, mask bool (H, W), has_mask, name)`.

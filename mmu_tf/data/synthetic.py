@@ -21,7 +21,7 @@ download and its numbers repeat.
 import cv2
 import numpy as np
 
-from mmu_tf.data.samples import LoadedSplit
+from mmu_tf.data.loaded_split import LoadedSplit
 
 CLASS_NAMES = ("benign", "malignant")
 SPLIT_OFFSETS = {"train": 0, "valid": 1, "test": 2}

@@ -2,8 +2,8 @@ import ml_collections
 import numpy as np
 import pytest
 
+from mmu_tf.data.loaded_split import LoadedSplit
 from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
-from mmu_tf.data.samples import LoadedSplit
 from mmu_tf.data.synthetic import make_synthetic_split
 
 
