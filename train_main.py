@@ -29,6 +29,9 @@ from ml_collections import config_flags  # noqa: E402
 
 from mmu_tf.cli import run_main  # noqa: E402
 
+# --config.jit_compile -> Keras's `compile(jit_compile=...)`.
+JIT_COMPILE = {"auto": "auto", "on": True, "off": False}
+
 
 def define_flags():
     """Defines this command's flags (at run time, so importing the module defines none)."""
@@ -58,8 +61,7 @@ def check_config(config, mode="train"):
     from mmu_tf.data.augment import RESIZE_MODES
     from mmu_tf.data.datasets import DATASETS
     from mmu_tf.distribution import DISTRIBUTIONS
-    from mmu_tf.models import METHODS
-    from mmu_tf.models.max_min import BACKGROUND_TERMS
+    from mmu_tf.models import METHODS, method_class
     from mmu_tf.precision import PRECISIONS
 
     problems = []
@@ -71,12 +73,12 @@ def check_config(config, mode="train"):
         problems.append(f"--config.data.name must be one of {DATASETS} (got {config.data.name!r})")
     if config.method.name not in METHODS:
         problems.append(f"--config.method.name must be one of {METHODS} (got {config.method.name!r})")
-    if config.method.background not in BACKGROUND_TERMS:
-        problems.append(
-            f"--config.method.background must be one of {sorted(BACKGROUND_TERMS)} (got {config.method.background!r})"
-        )
+    else:
+        problems += method_class(config.method.name).config_problems(config, mode)
     if config.data.resize_mode not in RESIZE_MODES:
         problems.append(f"--config.data.resize_mode must be one of {RESIZE_MODES} (got {config.data.resize_mode!r})")
+    if config.jit_compile not in JIT_COMPILE:
+        problems.append(f"--config.jit_compile must be one of {tuple(JIT_COMPILE)} (got {config.jit_compile!r})")
     if config.precision not in PRECISIONS:
         problems.append(f"--config.precision must be one of {PRECISIONS} (got {config.precision!r})")
 
@@ -105,24 +107,10 @@ def check_config(config, mode="train"):
         problems.append(f"--config.data.crop_size must be 0 (no crop) or >= 32 pixels (got {config.data.crop_size})")
     if len(config.data.image_size) != 2 or min(config.data.image_size) < 32:
         problems.append(f"--config.data.image_size must be (height, width), each >= 32 (got {config.data.image_size})")
-    if config.method.name == "refine" and mode == "train":
-        teacher = os.path.join(config.method.teacher, "checkpoints", "best.keras")
-        if not config.method.teacher or not os.path.isfile(teacher):
-            problems.append(
-                "--config.method.teacher must name a trained workdir (its checkpoints/best.keras) for "
-                f"--config.method.name=refine (got {config.method.teacher!r})"
-            )
     if config.distribution not in DISTRIBUTIONS:
         problems.append(f"--config.distribution must be one of {DISTRIBUTIONS} (got {config.distribution!r})")
     if config.cpu_devices < 1:
         problems.append(f"--config.cpu_devices must be >= 1 (got {config.cpu_devices})")
-    # The schedules cap their variable: a start above the cap would be lowered after epoch 1.
-    for name, cap in (("sigma", "sigma_max"), ("t", "t_max")):
-        if config.method[name] > config.method[cap]:
-            problems.append(
-                f"--config.method.{name}={config.method[name]} is above --config.method.{cap}="
-                f"{config.method[cap]}, to which the schedule would lower it after the first epoch"
-            )
     if problems:
         raise app.UsageError("; ".join(problems))
 
@@ -305,7 +293,10 @@ def train_and_evaluate(config, workdir):
         if strategy.num_replicas_in_sync > 1:
             synchronize_batch_norm(model)
             print(f"Training on {strategy.num_replicas_in_sync} replicas ({config.distribution}).")
-        model.compile(optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"))
+        model.compile(
+            optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"),
+            jit_compile=JIT_COMPILE[config.jit_compile],
+        )
         if backup is not None:
             TrainingBackup.restore(model, backup)
             state = model.training_state()

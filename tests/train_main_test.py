@@ -56,6 +56,7 @@ def test_evaluate_without_a_checkpoint_says_so(tmp_path):
         ("--config.method.background=kl", "--config.method.background must be one of"),
         ("--config.epochs=0", "--config.epochs must be >= 1"),
         ("--config.precision=int8", "--config.precision must be"),
+        ("--config.jit_compile=yes", "--config.jit_compile must be one of ('auto', 'on', 'off')"),
         ("--config.distribution=tpu", "--config.distribution must be one of"),
         ("--config.cpu_devices=0", "--config.cpu_devices must be >= 1"),
         (

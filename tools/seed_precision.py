@@ -30,6 +30,9 @@ def define_flags():
     flags.DEFINE_list(
         "fractions", ["0.1:0.3", "0.2:0.3", "0.2:0.2", "0.3:0.3"], "foreground:background shares to score."
     )
+    flags.DEFINE_integer(
+        "border_margin", 0, "Cells along the border that never seed (config.method.refine.border_margin)."
+    )
     flags.DEFINE_string("data_root", "", "Read the split from here instead of the workdir's data.root.")
     flags.DEFINE_string("output", "", "Also write the table as JSON to this file.")
     flags.mark_flags_as_required(["workdir"])
@@ -54,11 +57,12 @@ def parse_fractions(values):
     return pairs
 
 
-def grid_scores(teacher_masks, true_masks, fractions):
+def grid_scores(teacher_masks, true_masks, fractions, border_margin=0):
     """Per rule, the pooled `(foreground precision, background precision, seeds per image)` on the grid.
 
     `teacher_masks` and `true_masks` are lists of `(h, w)` float arrays on the
-    decoder's grid (the true ones as foreground fractions of each cell).
+    decoder's grid (the true ones as foreground fractions of each cell);
+    `border_margin` cells along the border never seed, as in training.
 
     Example:
     >>> teacher = [np.array([[0.9, 0.8, 0.1, 0.0]])]
@@ -68,14 +72,15 @@ def grid_scores(teacher_masks, true_masks, fractions):
     """
     import tensorflow as tf
 
-    from mmu_tf.models.pseudo_labels import confident_regions
+    from mmu_tf.models.pseudo_labels import away_from_border, confident_regions
 
     results = {}
     for fraction in fractions:
         foreground_truth, background_truth, seeds = [], [], 0
         for teacher, truth in zip(teacher_masks, true_masks):
             foreground, background = (
-                region.numpy()[0] for region in confident_regions(tf.constant(teacher[None]), *fraction)
+                away_from_border(region, border_margin).numpy()[0]
+                for region in confident_regions(tf.constant(teacher[None]), *fraction)
             )
             foreground_truth.append(truth[foreground])
             background_truth.append(1.0 - truth[background])
@@ -127,9 +132,10 @@ def main(argv):
         )
     if not any(teacher_masks.values()):
         raise app.UsageError(f"--split {flags.FLAGS.split}: no image with a mask")
-    every = grid_scores(sum(teacher_masks.values(), []), sum(true_masks.values(), []), fractions)
+    margin = flags.FLAGS.border_margin
+    every = grid_scores(sum(teacher_masks.values(), []), sum(true_masks.values(), []), fractions, margin)
     per_class = {
-        split.class_names[label]: grid_scores(teacher_masks[label], true_masks[label], fractions)
+        split.class_names[label]: grid_scores(teacher_masks[label], true_masks[label], fractions, margin)
         for label in teacher_masks
         if teacher_masks[label]
     }
@@ -158,11 +164,13 @@ def main(argv):
                 },
             }
         )
-    print(f"Seeds of {flags.FLAGS.workdir} on {flags.FLAGS.split} ({len(sum(true_masks.values(), []))} images):")
+    images = len(sum(true_masks.values(), []))
+    print(f"Seeds of {flags.FLAGS.workdir} on {flags.FLAGS.split} ({images} images, border margin {margin} cells):")
     print("\n".join(lines))
     if flags.FLAGS.output:
         with open(flags.FLAGS.output, "w") as handle:
-            json.dump({"workdir": flags.FLAGS.workdir, "split": flags.FLAGS.split, "rules": rows}, handle, indent=2)
+            summary = {"workdir": flags.FLAGS.workdir, "split": flags.FLAGS.split, "border_margin": margin}
+            json.dump({**summary, "rules": rows}, handle, indent=2)
     return 0
 
 

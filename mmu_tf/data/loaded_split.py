@@ -77,7 +77,7 @@ class LoadedSplit:
     def permuted_examples(self, permutation):
         """The examples of `examples()` in the order of `permutation` (int64 indices into split order)."""
         fetch = self._fetch()
-        return tf.data.Dataset.from_tensor_slices(permutation).map(fetch, deterministic=True)
+        return tf.data.Dataset.from_tensor_slices(permutation).map(fetch)
 
     def _fetch(self):
         """`fetch(index)` -> one example, over the split in a few flat tensors (no Python per example)."""

@@ -19,6 +19,11 @@ def wildcat_settings(wildcat=None):
     return {**WILDCAT_DEFAULTS, **wildcat}
 
 
+def wildcat_from_config(model_config):
+    """The WILDCAT head's settings of a run: they live flat in `config.model` (the command-line flags)."""
+    return {key: model_config[key] for key in WILDCAT_DEFAULTS}
+
+
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class WildcatHead(keras.layers.Layer):
     """1x1 convolution, class-wise pooling and WILDCAT spatial pooling.

@@ -4,8 +4,10 @@ import keras
 import tensorflow as tf
 
 from mmu_tf.models.localization_map import LocalizationMapModel
+from mmu_tf.models.registry import register_method
 
 
+@register_method("all_ones")
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class AllOnesModel(LocalizationMapModel):
     """The all-ones mask, and the class prior as its classifier.
@@ -21,6 +23,10 @@ class AllOnesModel(LocalizationMapModel):
     >>> float(model(np.zeros((1, 8, 8, 3), "float32"))["mask"].numpy().min())
     1.0
     """
+
+    @classmethod
+    def from_run_config(cls, config, class_names, name):
+        return cls(num_classes=len(class_names), class_names=list(class_names))
 
     def __init__(self, num_classes, class_names=None, backbone=None, **kwargs):
         super().__init__(None, num_classes, class_names, **kwargs)

@@ -136,6 +136,17 @@ def at_feature_level(backbone, feature_level):
     return keras.Model(backbone.inputs, pyramid[feature_level], name=f"{backbone.name}_{feature_level.lower()}")
 
 
+def backbone_from_config(model_config, feature_level=None):
+    """The backbone a run's `config.model` describes (`feature_level`: its own unless given)."""
+    return build_backbone(
+        model_config.backbone,
+        model_config.pretrained,
+        model_config.frozen_batch_norm,
+        model_config.output_stride,
+        feature_level or model_config.get("feature_level", "P5"),
+    )
+
+
 def build_backbone(
     architecture="resnet18", pretrained="", frozen_batch_norm=False, output_stride=32, feature_level="P5"
 ):

@@ -19,7 +19,10 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
     `selection_metric` (the validation log that selects its checkpoint),
     `needs_masks` (whether its training batches carry the true masks: only the
     fully supervised U-Net) and `training_callbacks(method_config)` (the
-    schedules it runs between epochs: Max-Min's t and sigma).
+    schedules it runs between epochs: Max-Min's t and sigma). How a run's
+    config builds it: `from_run_config(config, class_names, name)`, and what in
+    that config it refuses: `config_problems(config, mode)` (the registry,
+    `mmu_tf.models.registry`, maps `--config.method.name` to the class).
 
     Training: one `train_step` and one `test_step` for every method, over the
     method's `compute_losses(images, labels, masks, training)`, which returns
@@ -53,6 +56,19 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
         self.accuracy_trackers = {
             name: keras.metrics.SparseCategoricalAccuracy(name=name) for name in self.accuracy_metrics
         }
+
+    # === Built from a run's config ===
+
+    @classmethod
+    def from_run_config(cls, config, class_names, name):
+        """The model a run's whole `config` asks for as method `name` (a registered name of this class)."""
+        raise NotImplementedError(f"{cls.__name__} does not say how a run's config builds it")
+
+    @classmethod
+    def config_problems(cls, config, mode):
+        """One line per setting of `config` this method cannot run with (`mode`: train | evaluate); none by default."""
+        del config, mode
+        return []
 
     # === Training ===
 
@@ -100,7 +116,7 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
         # (the replicas step together). No kernel sees it (oneDNN's batch norm mis-shapes a
         # zero-sized tensor): one blank image stands in, and the metrics count it 0 times.
         present = tf.shape(images)[0] > 0
-        images, labels, masks = _blank_if_empty(present, images, labels, masks)
+        images, labels, masks = _blank_if_empty(images, labels, masks)
         loss, terms, scores = self.compute_losses(images, labels, masks, training=False)
         return self.logs_for_replicas(
             self._update_metrics(labels, loss, terms, scores, weight=tf.cast(present, tf.float32))
@@ -137,14 +153,18 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
 BLANK_SIZE = 64
 
 
-def _blank_if_empty(present, images, labels, masks):
-    """The batch itself where `present`, else one blank image (label 0, empty mask) of `BLANK_SIZE`."""
-    batch = (images, labels) if masks is None else (images, labels, masks)
+def _blank_if_empty(images, labels, masks):
+    """The batch itself, or, where it is empty, one blank image (label 0, empty mask) at least `BLANK_SIZE` a side.
 
-    def blank():
-        size = [1, BLANK_SIZE, BLANK_SIZE]
-        blanks = (tf.zeros([*size, 3], images.dtype), tf.zeros([1], labels.dtype))
-        return blanks if masks is None else (*blanks, tf.zeros(size, masks.dtype))
-
-    batch = tf.cond(present, lambda: batch, blank)
-    return (*batch, None) if masks is None else tuple(batch)
+    Padding by sizes computed from the batch's shape, not a `tf.cond` between
+    a batch and a blank of another shape: XLA needs every shape (a resize's
+    size among them) as a compile-time constant, which integer arithmetic on
+    shapes stays and a branch between two shapes does not.
+    """
+    empty = tf.cast(tf.equal(tf.shape(images)[0], 0), tf.int32)
+    grow = empty * tf.maximum(BLANK_SIZE - tf.shape(images)[1:3], 0)
+    images = tf.pad(images, [[0, empty], [0, grow[0]], [0, grow[1]], [0, 0]])
+    labels = tf.pad(labels, [[0, empty]])
+    if masks is not None:
+        masks = tf.pad(masks, [[0, empty], [0, grow[0]], [0, grow[1]]])
+    return images, labels, masks

@@ -3,12 +3,15 @@
 import keras
 
 from mmu_tf.layers import LogSumExpPooling, WildcatHead
-from mmu_tf.layers.wildcat_head import wildcat_settings
+from mmu_tf.layers.wildcat_head import wildcat_from_config, wildcat_settings
+from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.localization_map import LocalizationMapModel
+from mmu_tf.models.registry import register_method
 
 POOLINGS = ("avg", "max", "lse", "wildcat")
 
 
+@register_method("cam_avg", "cam_max", "cam_lse", "wildcat")
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class ClassActivationModel(LocalizationMapModel):
     """Class activation maps pooled into class scores; the predicted class's map is the mask.
@@ -32,6 +35,20 @@ class ClassActivationModel(LocalizationMapModel):
     >>> model(np.zeros((1, 64, 64, 3), "float32"))["mask"].shape
     TensorShape([1, 64, 64])
     """
+
+    # --config.method.name -> the spatial pooling of the class maps.
+    POOLINGS = {"cam_avg": "avg", "cam_max": "max", "cam_lse": "lse", "wildcat": "wildcat"}
+
+    @classmethod
+    def from_run_config(cls, config, class_names, name):
+        return cls(
+            backbone_from_config(config.model),
+            num_classes=len(class_names),
+            class_names=list(class_names),
+            pooling=cls.POOLINGS[name],
+            lse_sharpness=config.method.lse_sharpness,
+            wildcat=wildcat_from_config(config.model),
+        )
 
     def __init__(
         self, backbone, num_classes, class_names=None, pooling="avg", lse_sharpness=10.0, wildcat=None, **kwargs

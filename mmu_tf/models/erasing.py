@@ -4,8 +4,11 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
+from mmu_tf.layers.wildcat_head import wildcat_from_config
+from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.class_activation import ClassActivationModel
 from mmu_tf.models.localization_map import normalized_map
+from mmu_tf.models.registry import register_method
 
 
 def erase_top_region(normalized_images, heat_map, erase_fraction=0.2):
@@ -30,6 +33,7 @@ def erase_top_region(normalized_images, heat_map, erase_fraction=0.2):
     return erased, region
 
 
+@register_method("erase")
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class ErasingModel(ClassActivationModel):
     """ERASE: a WILDCAT classifier trained again on its images with the most discriminative region erased.
@@ -55,6 +59,16 @@ class ErasingModel(ClassActivationModel):
     """
 
     loss_terms = ("cross_entropy_erased",)
+
+    @classmethod
+    def from_run_config(cls, config, class_names, name):
+        return cls(
+            backbone_from_config(config.model),
+            num_classes=len(class_names),
+            class_names=list(class_names),
+            erase_fraction=config.method.erase_fraction,
+            wildcat=wildcat_from_config(config.model),
+        )
 
     def __init__(self, backbone, num_classes, class_names=None, erase_fraction=0.2, **kwargs):
         if not 0.0 < erase_fraction < 1.0:

@@ -3,10 +3,13 @@
 import keras
 import tensorflow as tf
 
+from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.class_activation import ClassActivationModel
 from mmu_tf.models.localization_map import normalized_map
+from mmu_tf.models.registry import register_method
 
 
+@register_method("gradcam")
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class GradCamModel(ClassActivationModel):
     """A CAM-Avg classifier whose mask is Grad-CAM's map.
@@ -21,6 +24,10 @@ class GradCamModel(ClassActivationModel):
     >>> model(np.zeros((1, 64, 64, 3), "float32"))["mask"].shape
     TensorShape([1, 64, 64])
     """
+
+    @classmethod
+    def from_run_config(cls, config, class_names, name):
+        return cls(backbone_from_config(config.model), num_classes=len(class_names), class_names=list(class_names))
 
     def __init__(self, backbone, num_classes, class_names=None, **kwargs):
         kwargs["pooling"] = "avg"

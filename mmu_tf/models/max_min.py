@@ -6,8 +6,10 @@ import tensorflow as tf
 from mmu_tf import losses
 from mmu_tf.layers import SoftMask, WildcatHead
 from mmu_tf.layers.map_upsampling import upsample_maps
-from mmu_tf.layers.wildcat_head import wildcat_settings
+from mmu_tf.layers.wildcat_head import wildcat_from_config, wildcat_settings
+from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.base import MethodModel
+from mmu_tf.models.registry import register_method
 from mmu_tf.models.schedules import AnnealVariable
 
 MASKED_BATCH_NORM = ("batch", "moving")
@@ -18,6 +20,7 @@ BACKGROUND_TERMS = {
 }
 
 
+@register_method("maxmin")
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class MaxMinModel(MethodModel):
     """Classifies a histology image and segments the evidence, from image labels only.
@@ -77,6 +80,42 @@ class MaxMinModel(MethodModel):
 
     loss_terms = ("localizer_ce", "foreground_ce", "background", "size")
     accuracy_metrics = ("accuracy", "localizer_accuracy")
+
+    @classmethod
+    def from_run_config(cls, config, class_names, name):
+        method = config.method
+        return cls(
+            backbone_from_config(config.model),
+            num_classes=len(class_names),
+            class_names=list(class_names),
+            wildcat=wildcat_from_config(config.model),
+            omega=method.omega,
+            sigma=method.sigma,
+            background=method.background,
+            background_weight=method.background_weight,
+            size_constraint=method.size_constraint,
+            normalize_sizes=method.normalize_sizes,
+            barrier_t=method.t,
+            classifier_scale=method.classifier_scale,
+            head_learning_rate_multiplier=config.optimizer.head_learning_rate_multiplier,
+            masked_batch_norm=method.masked_batch_norm,
+        )
+
+    @classmethod
+    def config_problems(cls, config, mode):
+        method, problems = config.method, []
+        if method.background not in BACKGROUND_TERMS:
+            problems.append(
+                f"--config.method.background must be one of {sorted(BACKGROUND_TERMS)} (got {method.background!r})"
+            )
+        # The schedules cap their variable: a start above the cap would be lowered after epoch 1.
+        for name, cap in (("sigma", "sigma_max"), ("t", "t_max")):
+            if method[name] > method[cap]:
+                problems.append(
+                    f"--config.method.{name}={method[name]} is above --config.method.{cap}="
+                    f"{method[cap]}, to which the schedule would lower it after the first epoch"
+                )
+        return problems
 
     def __init__(
         self,

@@ -1,14 +1,18 @@
 """Full-resolution masks from image labels: a decoder on a trained model's pyramid, taught by its mask."""
 
+import os
+
 import keras
 import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.data.stain import haematoxylin_density
+from mmu_tf.layers.area_downsampling import area_downsample
 from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.pyramid_decoder import PyramidDecoder
 from mmu_tf.models.base import MethodModel
 from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, per_image_ranks, sample_pixels
+from mmu_tf.models.registry import register_method
 
 
 def pyramid_of(backbone, levels):
@@ -40,6 +44,38 @@ def freeze(model):
     return model
 
 
+# The evaluation resize a teacher must share with the run it teaches (its masks are of those images).
+TEACHER_SHARED_DATA = ("resize_mode", "resize_short_side", "image_size")
+
+
+def load_teacher(config, class_names):
+    """The trained model of `config.method.teacher` (a workdir), checked against this run's data."""
+    from mmu_tf.workdir import load_workdir
+
+    workdir = config.method.teacher
+    if not workdir:
+        raise ValueError("--config.method.teacher: the refine method needs the workdir of a trained model")
+    try:
+        teacher, teacher_data = load_workdir(workdir)
+    except FileNotFoundError as error:
+        raise ValueError(f"--config.method.teacher: {error}") from error
+    for key in TEACHER_SHARED_DATA:
+        ours = config.data[key]
+        theirs = teacher_data.get(key)
+        if (list(ours) if isinstance(ours, (tuple, list)) else ours) != theirs:
+            raise ValueError(
+                f"--config.method.teacher: {workdir} was trained with data.{key}={theirs!r}, this run has "
+                f"{ours!r}; the teacher's masks must be of the images this run sees"
+            )
+    if list(teacher.class_names or []) != list(class_names):
+        raise ValueError(
+            f"--config.method.teacher: {workdir} classifies {teacher.class_names}, "
+            f"this run's data has {list(class_names)}"
+        )
+    return teacher
+
+
+@register_method("refine")
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class RefineModel(MethodModel):
     """A trained model with a full-resolution mask learned from its own mask (docs/method.md §8).
@@ -102,6 +138,26 @@ class RefineModel(MethodModel):
     """
 
     loss_terms = ("seed_cross_entropy", "smoothness", "size", "foreground_fraction")
+
+    @classmethod
+    def from_run_config(cls, config, class_names, name):
+        return cls(
+            load_teacher(config, class_names),
+            num_classes=len(class_names),
+            class_names=list(class_names),
+            seed=config.seed,
+            **config.method.refine,
+        )
+
+    @classmethod
+    def config_problems(cls, config, mode):
+        teacher = os.path.join(config.method.teacher, "checkpoints", "best.keras")
+        if mode == "train" and (not config.method.teacher or not os.path.isfile(teacher)):
+            return [
+                "--config.method.teacher must name a trained workdir (its checkpoints/best.keras) for "
+                f"--config.method.name=refine (got {config.method.teacher!r})"
+            ]
+        return []
 
     def __init__(
         self,
@@ -207,7 +263,7 @@ class RefineModel(MethodModel):
         With `prior_weights`, `small_images` (the images on the grid, RGB in [0, 1])
         and the image `labels` give the appearance prior its share.
         """
-        scores = tf.image.resize(tf.cast(teacher_mask, tf.float32)[..., None], grid_size, method="area")[..., 0]
+        scores = area_downsample(teacher_mask[..., None], grid_size)[..., 0]
         if self.prior_weights and small_images is not None and labels is not None:
             weights = tf.gather(tf.constant(self.prior_weights, tf.float32), tf.cast(labels, tf.int32))[:, None, None]
             prior = haematoxylin_density(small_images, self.prior_sigma)
@@ -228,7 +284,7 @@ class RefineModel(MethodModel):
         teacher_outputs = self.teacher(images, training=False)
         logits = self.foreground_logits(images, training=training)
         grid_size = tf.shape(logits)[1:3]
-        small_images = tf.image.resize(tf.cast(images, tf.float32), grid_size, method="area")
+        small_images = area_downsample(images, grid_size)
         foreground, background = self.pseudo_labels(teacher_outputs["mask"], grid_size, training, small_images, labels)
         probabilities = tf.sigmoid(logits)
         terms = {

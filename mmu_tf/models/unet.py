@@ -5,7 +5,9 @@ import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.layers.map_upsampling import upsample_maps
+from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.base import MethodModel
+from mmu_tf.models.registry import register_method
 
 # The decoder reads the backbone's four deepest pyramid levels (P2..P5 at output stride 32).
 PYRAMID_DEPTH = 4
@@ -20,6 +22,7 @@ def foreground_dice(foreground_logits, masks):
     return tf.where(total > 0, 2.0 * overlap / tf.maximum(total, 1.0), 1.0)
 
 
+@register_method("unet")
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class UNetModel(MethodModel):
     """U-Net (Ronneberger et al., MICCAI 2015) trained on the pixel masks: the only method that sees them.
@@ -47,6 +50,16 @@ class UNetModel(MethodModel):
     loss_terms = ("pixel_cross_entropy", "dice")
     selection_metric = "val_dice"
     needs_masks = True
+
+    @classmethod
+    def from_run_config(cls, config, class_names, name):
+        return cls(backbone_from_config(config.model), num_classes=len(class_names), class_names=list(class_names))
+
+    @classmethod
+    def config_problems(cls, config, mode):
+        if config.model.get("feature_level", "P5") != "P5":
+            return ["--config.model.feature_level must be 'P5' for U-Net: its decoder reads the whole pyramid"]
+        return []
 
     def __init__(self, backbone, num_classes, class_names=None, decoder_filters=(256, 128, 64), **kwargs):
         super().__init__(backbone, num_classes, class_names, **kwargs)
