@@ -33,6 +33,10 @@ def define_flags():
     flags.DEFINE_integer(
         "border_margin", 0, "Cells along the border that never seed (config.method.refine.border_margin)."
     )
+    flags.DEFINE_list(
+        "prior_weights", [], "Per class, the haematoxylin prior's share of the seeds' ranking (refine.prior_weights)."
+    )
+    flags.DEFINE_float("prior_sigma", 2.5, "The prior's smoothing in cells (config.method.refine.prior_sigma).")
     flags.DEFINE_string("data_root", "", "Read the split from here instead of the workdir's data.root.")
     flags.DEFINE_string("output", "", "Also write the table as JSON to this file.")
     flags.mark_flags_as_required(["workdir"])
@@ -101,9 +105,12 @@ def main(argv):
     from mmu_tf.data.datasets import load_dataset_split
     from mmu_tf.data.pipeline import original_and_model_inputs
     from mmu_tf.inference import Predictor
+    from mmu_tf.layers.area_downsampling import area_downsample
+    from mmu_tf.models.pseudo_labels import ranked_with_prior
     from mmu_tf.workdir import load_workdir
 
     fractions = parse_fractions(flags.FLAGS.fractions)
+    prior_weights = tuple(float(weight) for weight in flags.FLAGS.prior_weights)
     try:
         model, data_config = load_workdir(flags.FLAGS.workdir)
     except FileNotFoundError as error:
@@ -124,9 +131,11 @@ def main(argv):
         grid = (-(-width // GRID_STRIDE), -(-height // GRID_STRIDE))
         soft = predictor.predict_batch(inputs[None])["mask"].numpy()[0]
         truth = cv2.resize(mask.numpy().astype(np.float32), (width, height), interpolation=cv2.INTER_NEAREST)
-        teacher_masks[int(label)].append(
-            tf.image.resize(soft[None, ..., None], grid[::-1], method="area").numpy()[0, ..., 0]
-        )
+        # The refine method's own ranking on its grid: the teacher's map, area-averaged, and the prior.
+        scores = area_downsample(soft[None, ..., None], grid[::-1])[..., 0]
+        small_image = area_downsample(inputs[None], grid[::-1])
+        scores = ranked_with_prior(scores, small_image, tf.constant([label]), prior_weights, flags.FLAGS.prior_sigma)
+        teacher_masks[int(label)].append(scores.numpy()[0])
         true_masks[int(label)].append(
             tf.image.resize(truth[None, ..., None], grid[::-1], method="area").numpy()[0, ..., 0]
         )
@@ -165,11 +174,14 @@ def main(argv):
             }
         )
     images = len(sum(true_masks.values(), []))
-    print(f"Seeds of {flags.FLAGS.workdir} on {flags.FLAGS.split} ({images} images, border margin {margin} cells):")
+    prior = f", prior weights {prior_weights}" if prior_weights else ""
+    where = f"{flags.FLAGS.workdir} on {flags.FLAGS.split} ({images} images"
+    print(f"Seeds of {where}, border margin {margin} cells{prior}):")
     print("\n".join(lines))
     if flags.FLAGS.output:
         with open(flags.FLAGS.output, "w") as handle:
             summary = {"workdir": flags.FLAGS.workdir, "split": flags.FLAGS.split, "border_margin": margin}
+            summary["prior_weights"] = list(prior_weights)
             json.dump({**summary, "rules": rows}, handle, indent=2)
     return 0
 

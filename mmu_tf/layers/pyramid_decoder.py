@@ -53,24 +53,22 @@ class PyramidDecoder(keras.layers.Layer):
             keras.layers.Conv2D(self.channels, 1, dtype=policy, name=f"lateral_{index}")
             for index in range(len(input_shape))
         ]
-        # One refining block per level merged into (all but the coarsest).
-        self.refiners = [
-            [
-                keras.layers.Conv2D(
-                    self.channels, 3, padding="same", use_bias=False, dtype=policy, name=f"conv_{index}"
-                ),
-                keras.layers.BatchNormalization(dtype=policy, name=f"bn_{index}"),
-                keras.layers.ReLU(dtype=policy, name=f"relu_{index}"),
-            ]
-            for index in range(len(input_shape) - 1)
+        # One refining block (conv, batch norm, ReLU) per level merged into (all but the coarsest),
+        # in flat lists: TensorFlow's SavedModel tracks the layers of a list, not of a list in a list.
+        merges = range(len(input_shape) - 1)
+        self.refine_convs = [
+            keras.layers.Conv2D(self.channels, 3, padding="same", use_bias=False, dtype=policy, name=f"conv_{index}")
+            for index in merges
         ]
+        self.refine_norms = [keras.layers.BatchNormalization(dtype=policy, name=f"bn_{index}") for index in merges]
+        self.refine_activations = [keras.layers.ReLU(dtype=policy, name=f"relu_{index}") for index in merges]
         self.logits = keras.layers.Conv2D(1, 1, dtype=policy, name="logits")
         for lateral, shape in zip(self.laterals, input_shape):
             lateral.build(shape)
-        for block, shape in zip(self.refiners, input_shape[:-1]):
+        for convolution, norm, shape in zip(self.refine_convs, self.refine_norms, input_shape[:-1]):
             merged = (*shape[:-1], self.channels)
-            block[0].build(merged)
-            block[1].build(merged)
+            convolution.build(merged)
+            norm.build(merged)
         self.logits.build((*input_shape[0][:-1], self.channels))
         self.built = True
 
@@ -79,8 +77,9 @@ class PyramidDecoder(keras.layers.Layer):
         for index in range(len(levels) - 2, -1, -1):
             lateral = self.laterals[index](levels[index])
             features = lateral + tf.cast(upsample_maps(features, tf.shape(lateral)[1:3]), lateral.dtype)
-            for layer in self.refiners[index]:
-                features = layer(features, training=training)
+            features = self.refine_convs[index](features)
+            features = self.refine_norms[index](features, training=training)
+            features = self.refine_activations[index](features)
         return tf.cast(self.logits(features), tf.float32)[..., 0]
 
     def compute_output_shape(self, input_shape):

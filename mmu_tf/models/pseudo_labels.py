@@ -2,6 +2,8 @@
 
 import tensorflow as tf
 
+from mmu_tf.data.stain import haematoxylin_density
+
 
 def confident_regions(teacher_mask, foreground_fraction, background_fraction):
     """Bool masks `(foreground, background)` of each image's highest and lowest teacher scores.
@@ -73,6 +75,26 @@ def away_from_border(region, margin):
     inside_rows = (rows >= margin) & (rows < height - margin)
     inside_columns = (columns >= margin) & (columns < width - margin)
     return region & (inside_rows[None, :, None] & inside_columns[None, None, :])
+
+
+def ranked_with_prior(scores, small_images, labels, prior_weights, prior_sigma):
+    """The seeds' ranking scores `(B, h, w)`: per class, the teacher's ranks mixed with the haematoxylin prior's.
+
+    A cell's score is `(1 - w) * rank(teacher) + w * rank(density)`, ranks taken
+    per image, `w = prior_weights[label]` (`mmu_tf.data.stain.haematoxylin_density`
+    of `small_images`, the images on the grid, smoothed by `prior_sigma` cells).
+    Empty `prior_weights`: the teacher's scores unchanged.
+
+    Example:
+    >>> teacher = tf.constant([[[0.9, 0.1]]])
+    >>> ranked_with_prior(teacher, None, None, (), 1.0).numpy().tolist()
+    [[[0.9, 0.1]]]
+    """
+    if not prior_weights:
+        return scores
+    weights = tf.gather(tf.constant(prior_weights, tf.float32), tf.cast(labels, tf.int32))[:, None, None]
+    prior = haematoxylin_density(small_images, prior_sigma)
+    return (1.0 - weights) * per_image_ranks(scores) + weights * per_image_ranks(prior)
 
 
 def per_image_ranks(scores):

@@ -6,12 +6,11 @@ import keras
 import tensorflow as tf
 
 from mmu_tf import losses
-from mmu_tf.data.stain import haematoxylin_density
 from mmu_tf.layers.area_downsampling import area_downsample
 from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.pyramid_decoder import PyramidDecoder
 from mmu_tf.models.base import MethodModel
-from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, per_image_ranks, sample_pixels
+from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, ranked_with_prior, sample_pixels
 from mmu_tf.models.registry import register_method
 
 
@@ -264,10 +263,8 @@ class RefineModel(MethodModel):
         and the image `labels` give the appearance prior its share.
         """
         scores = area_downsample(teacher_mask[..., None], grid_size)[..., 0]
-        if self.prior_weights and small_images is not None and labels is not None:
-            weights = tf.gather(tf.constant(self.prior_weights, tf.float32), tf.cast(labels, tf.int32))[:, None, None]
-            prior = haematoxylin_density(small_images, self.prior_sigma)
-            scores = (1.0 - weights) * per_image_ranks(scores) + weights * per_image_ranks(prior)
+        if small_images is not None and labels is not None:
+            scores = ranked_with_prior(scores, small_images, labels, self.prior_weights, self.prior_sigma)
         foreground, background = confident_regions(scores, self.foreground_fraction, self.background_fraction)
         foreground = away_from_border(foreground, self.border_margin)
         background = away_from_border(background, self.border_margin)

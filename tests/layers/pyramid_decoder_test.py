@@ -12,7 +12,7 @@ def _pass_through(decoder):
         kernel = np.zeros(lateral.kernel.shape, "float32")
         kernel[0, 0, 0, 0] = 1.0
         lateral.set_weights([kernel, np.zeros(lateral.bias.shape, "float32")])
-    for convolution, _, _ in decoder.refiners:
+    for convolution in decoder.refine_convs:
         kernel = np.zeros(convolution.kernel.shape, "float32")
         kernel[1, 1, 0, 0] = 1.0  # the centre tap
         convolution.set_weights([kernel])
