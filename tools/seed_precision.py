@@ -134,7 +134,7 @@ def main(argv):
         # The refine method's own ranking on its grid: the teacher's map, area-averaged, and the prior.
         scores = area_downsample(soft[None, ..., None], grid[::-1])[..., 0]
         small_image = area_downsample(inputs[None], grid[::-1])
-        scores = ranked_with_prior(scores, small_image, tf.constant([label]), prior_weights, flags.FLAGS.prior_sigma)
+        scores = ranked_with_prior(scores, small_image, tf.reshape(label, [1]), prior_weights, flags.FLAGS.prior_sigma)
         teacher_masks[int(label)].append(scores.numpy()[0])
         true_masks[int(label)].append(
             tf.image.resize(truth[None, ..., None], grid[::-1], method="area").numpy()[0, ..., 0]
