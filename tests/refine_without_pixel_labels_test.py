@@ -53,7 +53,7 @@ def test_the_same_refine_run_without_masks_on_disk_gives_the_same_weights(tmp_pa
                 "--config.data.eval_splits=('valid',)",
                 "--config.method.name=refine",
                 f"--config.method.teacher={untrained_teacher}",
-                "--config.epochs=2",
+                "--config.epochs=1",
                 "--config.batch_size=4",
                 "--config.eval.num_overlays=0",
                 "--config.eval.tensorboard_images_every=0",

@@ -15,10 +15,11 @@ from mmu_tf.models import build_model
 from mmu_tf.optimization import build_optimizer
 from tests.conftest import TEST_BACKBONE
 
-# Max-Min (a resize to classifier_scale, masked images, schedules), a decoder on the pyramid
-# with masks (U-Net), a method with its own gradient tape in the forward pass (Grad-CAM),
-# and refine (a frozen teacher, pseudo labels, the bilateral term).
-METHODS = ("maxmin", "unet", "gradcam", "refine")
+# Max-Min (a resize to classifier_scale, masked images, its schedules) and refine (a frozen
+# teacher, pseudo labels, the bilateral term): both failed to compile before (a tf.cond between
+# two shapes, ResizeArea). Grad-CAM and U-Net passed this test when run (2026-12-02), Deep MIL and
+# WILDCAT trained under XLA in a one-off check; they stay out of the suite for its time.
+METHODS = ("maxmin", "refine")
 
 
 def _fit_once(config, data, validation, jit_compile):
