@@ -119,15 +119,30 @@ def run(arguments, module=None, script=None):
     command = [sys.executable]
     command += ["-c", script] if script else (["-m", module] if module else ["train_main.py"])
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run(
-        [*command, *arguments], cwd=ROOT, capture_output=True, text=True, env=environment, timeout=900
-    )
+    try:
+        return subprocess.run(
+            [*command, *arguments], cwd=ROOT, capture_output=True, text=True, env=environment, timeout=CASE_SECONDS
+        )
+    except subprocess.TimeoutExpired as expired:
+        # One case that hangs (or a starved machine) is a row of the table, not the end of the run.
+        return subprocess.CompletedProcess(
+            expired.cmd, -9, _text(expired.stdout), _text(expired.stderr) + f"\ntimed out after {CASE_SECONDS} s"
+        )
+
+
+def _text(output):
+    return output.decode("utf-8", "replace") if isinstance(output, bytes) else (output or "")
+
+
+# A case still running after this long is killed and reported as timed out.
+CASE_SECONDS = 900
 
 
 def summary(result):
     lines = (result.stdout + result.stderr).splitlines()
     shown = [line for line in lines if line.startswith(("error:", "skipped:", "refused", "answered"))]
     shown += [line for line in lines if "nothing to do" in line or "image(s) predicted" in line]
+    shown += [line for line in lines if line.startswith("timed out")]
     return shown[0] if shown else (lines[-1] if lines else "")
 
 
