@@ -10,8 +10,9 @@ noisy. Random weights and random images: speed does not depend on them.
 The pipeline figure is the GlaS protocol's training pipeline (short side
 432, random 416 crop, flips, colour jitter) over GlaS-sized (775x522) BMP
 files: `decode_images_per_s` reads the files (once per run: the split is held
-in memory), `pipeline_images_per_s` is an epoch's resize-from-cache and
-augmentation, batches of `--batch_size`. `peak_rss_mb` is the process's peak
+in memory), `pipeline_images_per_s` is an epoch's resize and augmentation,
+batches of `--batch_size`; `stain_pipeline_images_per_s` the same with the H&E
+stain jitter on (scale and shift 0.05). `peak_rss_mb` is the process's peak
 resident memory during the Max-Min training steps.
 """
 
@@ -63,8 +64,11 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure_pipeline(batch_size, num_images=16, epochs=4):
-    """`(decode images/s, pipeline images/s)` for GlaS-like BMPs through the GlaS training pipeline."""
+def measure_pipeline(batch_size, num_images=16, epochs=4, stain=0.0):
+    """`(decode images/s, pipeline images/s)` for GlaS-like BMPs through the GlaS training pipeline.
+
+    `stain`: the H&E jitter's scale and shift (`config.data.stain_scale` / `stain_shift`); 0: off.
+    """
     import tempfile
 
     import cv2
@@ -86,10 +90,12 @@ def measure_pipeline(batch_size, num_images=16, epochs=4):
         images = [read_image(path) for path in paths]
         decode_seconds = time.perf_counter() - start
     split = LoadedSplit("bench", images, [None] * num_images, np.arange(num_images) % 2, paths, ["a", "b"])
-    dataset = training_dataset(split, glas.get_config().data, batch_size, seed=0, epochs=1 + epochs)
+    data_config = glas.get_config().data
+    data_config.stain_scale = data_config.stain_shift = stain
+    dataset = training_dataset(split, data_config, batch_size, seed=0, epochs=1 + epochs)
     steps = -(-num_images // batch_size)
     iterator = iter(dataset)
-    for _ in range(steps):  # the first epoch fills the resize cache
+    for _ in range(steps):  # the first epoch traces the pipeline's functions
         next(iterator)
     start = time.perf_counter()
     for _ in iterator:
@@ -135,6 +141,7 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18"):
     infer_775 = _time_per_call(lambda: infer(one_775)["mask"].numpy(), repeats * 2)
     forward_416 = _time_per_call(lambda: forward(one_416).numpy(), repeats * 2)
     decode_per_s, pipeline_per_s = measure_pipeline(batch_size)
+    _, stain_pipeline_per_s = measure_pipeline(batch_size, stain=0.05)
     return {
         "policy": policy,
         "backbone": backbone,
@@ -151,6 +158,7 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18"):
         "decode_images_per_s": decode_per_s,
         "pipeline_images_per_s": pipeline_per_s,
         "pipeline_to_train_ratio": pipeline_per_s * maxmin_step / batch_size,
+        "stain_pipeline_images_per_s": stain_pipeline_per_s,
         "peak_rss_mb": peak_rss_mb,
     }
 
@@ -179,7 +187,8 @@ def describe(key, row):
         f"{row['infer_images_per_s_416']:.2f} img/s, 775x522 {row['infer_images_per_s_775x522']:.2f} img/s, "
         f"plain forward 416 {row['plain_forward_images_per_s_416']:.2f} img/s "
         f"(ratio {row['infer_cost_in_backbone_forwards']:.2f}); pipeline {row['pipeline_images_per_s']:.1f} img/s "
-        f"({row['pipeline_to_train_ratio']:.1f}x the training step; "
+        f"({row['pipeline_to_train_ratio']:.1f}x the training step; with stain jitter "
+        f"{row['stain_pipeline_images_per_s']:.1f} img/s; "
         f"decode {row['decode_images_per_s']:.1f} img/s); "
         f"peak RSS {row['peak_rss_mb']:.0f} MB"
     )

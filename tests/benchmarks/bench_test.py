@@ -28,3 +28,5 @@ def test_peak_rss_follows_an_allocation():
 def test_measure_pipeline_reads_and_augments_glas_sized_bmps():
     decode_per_s, pipeline_per_s = bench.measure_pipeline(batch_size=2, num_images=4, epochs=1)
     assert decode_per_s > 0 and pipeline_per_s > 0
+    _, stain_per_s = bench.measure_pipeline(batch_size=2, num_images=4, epochs=1, stain=0.05)
+    assert stain_per_s > 0
