@@ -15,7 +15,7 @@ run 20 epochs, 10-15 min; docs/results.md), error / F1+ / F1- / pixel AUC / PxAP
     seeds of the teacher's mask           0.00 66.10 63.84 71.27 74.27     0.00 67.86 66.16 75.44 76.49
       + smoothness 0.1                    0.00 64.33 60.69 69.30 71.64     0.00 66.47 65.49 74.73 75.15
       + size barrier 1                    0.00 64.39 61.49 69.81 72.21     0.00 66.47 65.88 75.03 75.64
-    seeds with the prior (this config)    0.00 72.45 70.30 80.83 83.59     0.00 71.62 70.33 81.16 82.39
+    seeds with the prior (this config)    0.00 72.39 70.32 80.81 83.55     0.00 71.59 70.38 81.18 82.39
       + smoothness 0.1 + size barrier 1   0.00 73.73 68.12 81.34 84.56     0.00 73.09 68.53 80.99 83.18
 
 The teacher's malignant masks light stroma and lumen (pixel AUC 62 on malignant valid images): its
