@@ -14,6 +14,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 import zlib
 
 from absl import app, flags
@@ -51,6 +52,7 @@ print("peak_rss_mb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 """
 LITERT = """
 import sys
+import time
 import numpy as np
 from mmu_tf.inference.litert import InputError, LiteRTModel
 model = LiteRTModel(sys.argv[1])
@@ -138,6 +140,16 @@ def _text(output):
 CASE_SECONDS = 900
 
 
+def wait_for_masks(process, folder, count=5, seconds=300):
+    """Whether `process` is still running once `folder` holds `count` files (it has begun writing)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and process.poll() is None:
+        if os.path.isdir(folder) and len(os.listdir(folder)) >= count:
+            return process.poll() is None
+        time.sleep(0.2)
+    return process.poll() is None
+
+
 def summary(result):
     lines = (result.stdout + result.stderr).splitlines()
     shown = [line for line in lines if line.startswith(("error:", "skipped:", "refused", "answered"))]
@@ -223,7 +235,6 @@ def main(argv):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    import time
 
     time.sleep(15)
     case(
@@ -374,16 +385,18 @@ def main(argv):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(20)
+    # Killed once it is writing masks (not after a fixed time: a fast machine finishes first).
+    running = wait_for_masks(killed, os.path.join(output, "odd_out", "masks"))
     killed.kill()
     killed.wait()
     stale = os.path.isfile(os.path.join(output, "odd_out", "predictions.csv"))
+    said = "an earlier predictions.csv left" if stale else "no predictions.csv: the old one removed first"
     rows.append(
         (
             "predict killed mid-run over an earlier run's folder (--overwrite)",
             killed.returncode,
             "-",
-            "an earlier predictions.csv left" if stale else "no predictions.csv: the old one removed first",
+            said if running else "it finished before it could be killed: nothing shown",
             "no stale CSV",
         )
     )
@@ -394,7 +407,8 @@ def main(argv):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    time.sleep(12)
+    if not wait_for_masks(concurrent, os.path.join(output, "concurrent", "masks")):
+        print("the first of two concurrent runs finished before the second started: nothing shown")
     case(
         "predict: two runs into one --output at once",
         run(
