@@ -376,7 +376,8 @@ def main(argv):
     case("predict: a second run into the same --output", second, "refused without --overwrite")
     many = os.path.join(output, "many")
     os.makedirs(many, exist_ok=True)
-    for index in range(300):
+    # Enough that predict is still writing when a second process has loaded its model (~15 s).
+    for index in range(3000):
         cv2.imwrite(os.path.join(many, f"{index}.png"), tile)
     killed = subprocess.Popen(
         [sys.executable, "-m", "mmu_tf.predict", f"--workdir={workdir}", f"--input={many}"]
