@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from mmu_tf.distribution import MultiWorkerFitMixin, replica_results, scale_for_replicas
 from mmu_tf.layers.wildcat_head import WILDCAT_DEFAULTS
-from mmu_tf.models.backbones import imagenet_normalization, with_backbone_deserialized
+from mmu_tf.models.backbones import backbone_from_config, imagenet_normalization, with_backbone_deserialized
 
 
 class MethodModel(MultiWorkerFitMixin, keras.Model):
@@ -61,12 +61,27 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
 
     @classmethod
     def from_run_config(cls, config, class_names, name):
-        """The model a run's whole `config` asks for as method `name` (a registered name of this class)."""
-        raise NotImplementedError(f"{cls.__name__} does not say how a run's config builds it")
+        """The model a run's whole `config` asks for as method `name` (a registered name of this class).
+
+        The backbone of `config.model` and the classes, plus the method's own
+        settings (`run_arguments`); a method built otherwise overrides this.
+        """
+        return cls(
+            backbone_from_config(config.model),
+            num_classes=len(class_names),
+            class_names=list(class_names),
+            **cls.run_arguments(config, name),
+        )
+
+    @classmethod
+    def run_arguments(cls, config, name):
+        """This method's constructor arguments from a run's `config`, beyond the backbone and classes; none here."""
+        del config, name
+        return {}
 
     @classmethod
     def config_problems(cls, config, mode):
-        """One line per setting of `config` this method cannot run with (`mode`: train | evaluate); none by default."""
+        """One line per setting of `config` this method cannot run with (`mode`: train | evaluate | build)."""
         del config, mode
         return []
 

@@ -4,7 +4,6 @@ import keras
 
 from mmu_tf.layers import LogSumExpPooling, WildcatHead
 from mmu_tf.layers.wildcat_head import wildcat_from_config, wildcat_settings
-from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.localization_map import LocalizationMapModel
 from mmu_tf.models.registry import register_method
 
@@ -37,18 +36,15 @@ class ClassActivationModel(LocalizationMapModel):
     """
 
     # --config.method.name -> the spatial pooling of the class maps.
-    POOLINGS = {"cam_avg": "avg", "cam_max": "max", "cam_lse": "lse", "wildcat": "wildcat"}
+    METHOD_POOLINGS = {"cam_avg": "avg", "cam_max": "max", "cam_lse": "lse", "wildcat": "wildcat"}
 
     @classmethod
-    def from_run_config(cls, config, class_names, name):
-        return cls(
-            backbone_from_config(config.model),
-            num_classes=len(class_names),
-            class_names=list(class_names),
-            pooling=cls.POOLINGS[name],
-            lse_sharpness=config.method.lse_sharpness,
-            wildcat=wildcat_from_config(config.model),
-        )
+    def run_arguments(cls, config, name):
+        return {
+            "pooling": cls.METHOD_POOLINGS[name],
+            "lse_sharpness": config.method.lse_sharpness,
+            "wildcat": wildcat_from_config(config.model),
+        }
 
     def __init__(
         self, backbone, num_classes, class_names=None, pooling="avg", lse_sharpness=10.0, wildcat=None, **kwargs

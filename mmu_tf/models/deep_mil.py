@@ -3,7 +3,6 @@
 import keras
 import tensorflow as tf
 
-from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.localization_map import LocalizationMapModel
 from mmu_tf.models.registry import register_method
 
@@ -31,14 +30,11 @@ class DeepMilModel(LocalizationMapModel):
     """
 
     @classmethod
-    def from_run_config(cls, config, class_names, name):
-        return cls(
-            backbone_from_config(config.model),
-            num_classes=len(class_names),
-            class_names=list(class_names),
-            embedding_size=config.method.mil_embedding_size,
-            attention_size=config.method.mil_attention_size,
-        )
+    def run_arguments(cls, config, name):
+        return {
+            "embedding_size": config.method.mil_embedding_size,
+            "attention_size": config.method.mil_attention_size,
+        }
 
     def __init__(self, backbone, num_classes, class_names=None, embedding_size=256, attention_size=128, **kwargs):
         super().__init__(backbone, num_classes, class_names, **kwargs)

@@ -5,7 +5,6 @@ import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.layers.wildcat_head import wildcat_from_config
-from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.class_activation import ClassActivationModel
 from mmu_tf.models.localization_map import normalized_map
 from mmu_tf.models.registry import register_method
@@ -61,14 +60,8 @@ class ErasingModel(ClassActivationModel):
     loss_terms = ("cross_entropy_erased",)
 
     @classmethod
-    def from_run_config(cls, config, class_names, name):
-        return cls(
-            backbone_from_config(config.model),
-            num_classes=len(class_names),
-            class_names=list(class_names),
-            erase_fraction=config.method.erase_fraction,
-            wildcat=wildcat_from_config(config.model),
-        )
+    def run_arguments(cls, config, name):
+        return {"erase_fraction": config.method.erase_fraction, "wildcat": wildcat_from_config(config.model)}
 
     def __init__(self, backbone, num_classes, class_names=None, erase_fraction=0.2, **kwargs):
         if not 0.0 < erase_fraction < 1.0:

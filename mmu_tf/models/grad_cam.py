@@ -3,7 +3,6 @@
 import keras
 import tensorflow as tf
 
-from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.class_activation import ClassActivationModel
 from mmu_tf.models.localization_map import normalized_map
 from mmu_tf.models.registry import register_method
@@ -26,8 +25,8 @@ class GradCamModel(ClassActivationModel):
     """
 
     @classmethod
-    def from_run_config(cls, config, class_names, name):
-        return cls(backbone_from_config(config.model), num_classes=len(class_names), class_names=list(class_names))
+    def run_arguments(cls, config, name):
+        return {}  # not the CAM family's: Grad-CAM's own pooling is fixed (avg)
 
     def __init__(self, backbone, num_classes, class_names=None, **kwargs):
         kwargs["pooling"] = "avg"

@@ -7,7 +7,6 @@ from mmu_tf import losses
 from mmu_tf.layers import SoftMask, WildcatHead
 from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.wildcat_head import wildcat_from_config, wildcat_settings
-from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.base import MethodModel
 from mmu_tf.models.registry import register_method
 from mmu_tf.models.schedules import AnnealVariable
@@ -82,24 +81,21 @@ class MaxMinModel(MethodModel):
     accuracy_metrics = ("accuracy", "localizer_accuracy")
 
     @classmethod
-    def from_run_config(cls, config, class_names, name):
+    def run_arguments(cls, config, name):
         method = config.method
-        return cls(
-            backbone_from_config(config.model),
-            num_classes=len(class_names),
-            class_names=list(class_names),
-            wildcat=wildcat_from_config(config.model),
-            omega=method.omega,
-            sigma=method.sigma,
-            background=method.background,
-            background_weight=method.background_weight,
-            size_constraint=method.size_constraint,
-            normalize_sizes=method.normalize_sizes,
-            barrier_t=method.t,
-            classifier_scale=method.classifier_scale,
-            head_learning_rate_multiplier=config.optimizer.head_learning_rate_multiplier,
-            masked_batch_norm=method.masked_batch_norm,
-        )
+        return {
+            "wildcat": wildcat_from_config(config.model),
+            "omega": method.omega,
+            "sigma": method.sigma,
+            "background": method.background,
+            "background_weight": method.background_weight,
+            "size_constraint": method.size_constraint,
+            "normalize_sizes": method.normalize_sizes,
+            "barrier_t": method.t,
+            "classifier_scale": method.classifier_scale,
+            "head_learning_rate_multiplier": config.optimizer.head_learning_rate_multiplier,
+            "masked_batch_norm": method.masked_batch_norm,
+        }
 
     @classmethod
     def config_problems(cls, config, mode):

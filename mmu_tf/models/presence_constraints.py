@@ -6,7 +6,6 @@ import tensorflow as tf
 from mmu_tf import losses
 from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.wildcat_head import wildcat_from_config
-from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.class_activation import ClassActivationModel
 from mmu_tf.models.registry import register_method
 
@@ -43,14 +42,8 @@ class PresenceConstraintModel(ClassActivationModel):
     loss_terms = ("size_penalty",)
 
     @classmethod
-    def from_run_config(cls, config, class_names, name):
-        return cls(
-            backbone_from_config(config.model),
-            num_classes=len(class_names),
-            class_names=list(class_names),
-            penalty_weight=config.method.pn_penalty_weight,
-            wildcat=wildcat_from_config(config.model),
-        )
+    def run_arguments(cls, config, name):
+        return {"penalty_weight": config.method.pn_penalty_weight, "wildcat": wildcat_from_config(config.model)}
 
     def __init__(self, backbone, num_classes, class_names=None, penalty_weight=1e-5, **kwargs):
         kwargs["pooling"] = "wildcat"

@@ -1,7 +1,7 @@
 """The methods `--config.method.name` can name: each model class registers itself under its names.
 
 A method is its model file: the class, decorated with `@register_method("name")`,
-says how a run's config builds it (`from_run_config`) and what in that config
+says which settings of a run's config it takes (`run_arguments`, or `from_run_config`) and what in that config
 it refuses (`config_problems`); `build_model`, `train_main`'s checks and the
 list of names follow from the registry. Its settings are in `configs/common.py`
 (`config.method.*`, a `config.method.<name>` section for a method's own).

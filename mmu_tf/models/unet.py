@@ -5,7 +5,6 @@ import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.layers.map_upsampling import upsample_maps
-from mmu_tf.models.backbones import backbone_from_config
 from mmu_tf.models.base import MethodModel
 from mmu_tf.models.registry import register_method
 
@@ -50,10 +49,6 @@ class UNetModel(MethodModel):
     loss_terms = ("pixel_cross_entropy", "dice")
     selection_metric = "val_dice"
     needs_masks = True
-
-    @classmethod
-    def from_run_config(cls, config, class_names, name):
-        return cls(backbone_from_config(config.model), num_classes=len(class_names), class_names=list(class_names))
 
     @classmethod
     def config_problems(cls, config, mode):
