@@ -3,6 +3,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The team's copy of the GlaS training data, beside the checkout (configs/glas.py reads this variable).
+export MMU_GLAS_ROOT ?= $(abspath ../shared/data/glas)
 
 .PHONY: demo test lint glas bench
 
@@ -32,4 +34,4 @@ glas: $(BIN)/.installed
 	$(BIN)/python train_main.py --config=configs/glas.py --workdir=runs/glas
 
 bench: $(BIN)/.installed
-	$(BIN)/python -m benchmarks.bench
+	$(BIN)/python -m mmu_tf.bench

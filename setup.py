@@ -1,4 +1,4 @@
-"""Installs mmu_tf with its command-line configs and exporters."""
+"""Installs mmu_tf with its configs (mmu_tf.configs) and exporters (mmu_tf.export)."""
 
 from setuptools import find_packages, setup
 
@@ -10,30 +10,35 @@ setup(
         "Max-Min uncertainty (Belharbi et al., IEEE TMI 2021), in Keras 3 / TensorFlow."
     ),
     python_requires=">=3.11",
-    # benchmarks/ ships so that `python -m mmu_tf.bench` runs wherever the package is installed.
-    packages=find_packages(include=["mmu_tf", "mmu_tf.*", "configs", "export", "benchmarks"]),
-    py_modules=["train_main"],
+    # Every installed name is under mmu_tf: the repository's top-level configs/ and export/ (where
+    # users of a checkout find them) install as mmu_tf.configs and mmu_tf.export; train_main.py is a
+    # wrapper around mmu_tf.train; benchmarks/ and tools/ are developer tools, not installed.
+    packages=[*find_packages(include=["mmu_tf", "mmu_tf.*"]), "mmu_tf.configs", "mmu_tf.export"],
+    package_dir={"mmu_tf.configs": "configs", "mmu_tf.export": "export"},
     package_data={"mmu_tf.data": ["glas_splits/*.csv"]},
     install_requires=[
         "tensorflow>=2.21,<2.22",
-        # Tested with keras 3.15 and keras-hub 0.32; keras-hub's private timm converters are used
-        # (mmu_tf.weights.presets, efficientnet_lite): the next minor versions are not admitted untried.
-        "keras>=3.12,<3.16",
+        # Private APIs are used and pinned to the versions the suite ran on: keras-hub's timm converters
+        # (mmu_tf.weights.presets, efficientnet_lite) and Keras's `Model._maybe_symbolic_build`
+        # (mmu_tf/distribution.py); the next minor versions are not admitted untried.
+        "keras>=3.15,<3.16",
         "keras-hub>=0.32,<0.33",
         "numpy>=1.26",
         "opencv-python-headless>=4.9",
         # Image sizes from file headers, before any decoding (decompression bombs).
         "pillow>=10",
         "absl-py>=2.1",
-        "ml-collections>=1.0",
+        # configs/ flags name a wrong field from ml-collections' error text (mmu_tf/cli.py): tested on 1.1.
+        "ml-collections>=1.0,<1.2",
         "tqdm>=4.66",
         "tensorboard>=2.20",
         # Whole-slide images: OpenSlide with its library as a wheel (no system package), tifffile.
         "openslide-python>=1.4",
         "openslide-bin>=4.0",
         "tifffile>=2024.1",
-        # keras-hub reads converted presets (python -m mmu_tf.import_weights) from safetensors files.
-        "safetensors>=0.4",
+        # keras-hub reads converted presets (python -m mmu_tf.import_weights) from safetensors files, and
+        # mmu_tf.weights.checkpoint_reader reads `.safetensors` checkpoints with it (safe_open, public API).
+        "safetensors>=0.4,<1",
         # Masks as valid, simplified, merged polygons for QuPath (predict --geojson, predict_wsi).
         "shapely>=2.0,<2.3",
         # Stain normalisation before prediction (Macenko, Reinhard; its numpy backend, no PyTorch).
@@ -53,14 +58,14 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "mmu-train=train_main:run",
+            "mmu-train=mmu_tf.train:run",
             "mmu-predict=mmu_tf.predict:run",
             "mmu-predict-wsi=mmu_tf.predict_wsi:run",
             "mmu-reproduce=mmu_tf.reproduce:run",
             "mmu-import-weights=mmu_tf.import_weights:run",
             "mmu-make-shards=mmu_tf.data.make_shards:run",
-            "mmu-export-saved-model=export.saved_model:run",
-            "mmu-export-tflite=export.tflite:run",
+            "mmu-export-saved-model=mmu_tf.export.saved_model:run",
+            "mmu-export-tflite=mmu_tf.export.tflite:run",
         ]
     },
 )

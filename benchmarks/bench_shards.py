@@ -18,7 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.bench import _process_status_mb  # noqa: E402
+from mmu_tf.bench import _process_status_mb  # noqa: E402
 
 
 def _rss_mb():
@@ -58,7 +58,7 @@ def define_flags():
 
 def main(argv):
     del argv
-    from configs import camelyon16_p512
+    from mmu_tf.configs import camelyon16_p512
     from mmu_tf.data.pipeline import training_dataset
     from mmu_tf.data.shards import ShardedSplit, write_shards
 

@@ -43,8 +43,8 @@ def _build_forms(model, data_config, folder, formats):
     import tensorflow as tf
     from ai_edge_litert.interpreter import Interpreter
 
-    from export.saved_model import export_saved_model
-    from export.tflite import export_tflite
+    from mmu_tf.export.saved_model import export_saved_model
+    from mmu_tf.export.tflite import export_tflite
     from mmu_tf.inference import Predictor
 
     predictor = Predictor.from_data_config(model, data_config)

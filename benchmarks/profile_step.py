@@ -197,7 +197,7 @@ def main(argv):
 
     if flags.FLAGS.steps < 1 or flags.FLAGS.size < 32 or flags.FLAGS.batch_size < 1:
         raise app.UsageError("--steps and --batch_size must be >= 1 and --size >= 32")
-    policy = set_precision(flags.FLAGS.precision)
+    policy = set_precision(flags.FLAGS.precision, flags.FLAGS.backbone)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     images = tf.constant(rng.random((flags.FLAGS.batch_size, flags.FLAGS.size, flags.FLAGS.size, 3), np.float32))

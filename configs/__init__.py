@@ -1,1 +1,1 @@
-"""ml-collections configs: `python train_main.py --config=configs/<name>.py`."""
+"""ml-collections configs (installed as `mmu_tf.configs`): `python train_main.py --config=configs/<name>.py`."""

@@ -13,7 +13,7 @@ ones with the same conventions. To stream from shards instead of memory:
 `--config.data.shards=SHARDS`.
 """
 
-from configs import common
+from mmu_tf.configs import common
 
 
 def get_config():

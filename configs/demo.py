@@ -3,7 +3,7 @@
 python train_main.py --config=configs/demo.py --workdir=runs/demo
 """
 
-from configs import common
+from mmu_tf.configs import common
 
 
 def get_config():

@@ -6,14 +6,12 @@ r"""The paper's GlaS protocol (docs/method.md §1-5): 80 epochs, batch 4, SEM, l
 
 import os
 
-from configs import common
+from mmu_tf.configs import common
 
-# The data shipped beside the repository (../shared/data/glas); override with
-# --config.data.root or the MMU_GLAS_ROOT environment variable.
-DEFAULT_ROOT = os.environ.get(
-    "MMU_GLAS_ROOT",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "glas"),
-)
+# Where the GlaS release is unpacked: the MMU_GLAS_ROOT environment variable, else data/glas under
+# the working directory; --config.data.root overrides both. (The repository's Makefile points
+# MMU_GLAS_ROOT at the team's copy.)
+DEFAULT_ROOT = os.environ.get("MMU_GLAS_ROOT", os.path.join("data", "glas"))
 
 
 def get_config():

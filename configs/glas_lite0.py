@@ -22,7 +22,7 @@ pixel labels on these stride-32 features ranks gland pixels at 74.5 AUC, a one-h
 77.0 (`python -m tools.localisation_ceiling`): roughly the ceiling of a head on them.
 """
 
-from configs import glas
+from mmu_tf.configs import glas
 
 
 def get_config():

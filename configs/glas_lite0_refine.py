@@ -26,7 +26,7 @@ smoothness and the size barrier did not pay here (within a point either way, F1-
 lower with them): both are off, and stay available (`config.method.refine.*`).
 """
 
-from configs import glas_lite0
+from mmu_tf.configs import glas_lite0
 
 
 def get_config():

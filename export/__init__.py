@@ -1,1 +1,1 @@
-"""Exporters: TF-Serving SavedModels (and, next, TFLite / LiteRT models)."""
+"""Exporters (installed as `mmu_tf.export`): TF-Serving SavedModels and LiteRT models."""

@@ -15,8 +15,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from export.flags import check_workdir_flags, define_workdir_flags, ensure_writable_folder  # noqa: E402
 from mmu_tf.cli import run_main  # noqa: E402
+from mmu_tf.export.flags import check_workdir_flags, define_workdir_flags, ensure_writable_folder  # noqa: E402
 
 
 def export_saved_model(predictor, output, version=1, overwrite=False):
@@ -31,7 +31,7 @@ def export_saved_model(predictor, output, version=1, overwrite=False):
 
     import tensorflow as tf
 
-    from export.serving import ServingModule
+    from mmu_tf.export.serving import ServingModule
 
     if version < 1:
         raise ValueError(f"--version must be a positive integer. Received: {version}")

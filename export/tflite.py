@@ -27,8 +27,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from export.flags import check_workdir_flags, define_workdir_flags, ensure_writable_folder  # noqa: E402
 from mmu_tf.cli import run_main  # noqa: E402
+from mmu_tf.export.flags import check_workdir_flags, define_workdir_flags, ensure_writable_folder  # noqa: E402
 
 OUTPUT_NAMES = ("class_id", "foreground_fraction", "mask", "probabilities")
 

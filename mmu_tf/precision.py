@@ -1,12 +1,19 @@
 """Choosing the Keras dtype policy: `config.precision` = auto | float32 | bfloat16 | float16."""
 
 import functools
+import json
+import os
 
 import keras
 import tensorflow as tf
 
 POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 PRECISIONS = ("auto", *POLICIES)
+# Backbone families that `auto` keeps in float32 on a CPU. Measured with `mmu_tf.bench --quick` on two
+# kinds of bf16 CPU (AVX512-BF16 without AMX, and AMX; docs/results.md): in bfloat16, EfficientNet-Lite0
+# trains at 0.89x and infers at 0.87-0.95x its float32 speed (Lite1 1.10x / 0.79x, Lite2 0.90x / 0.96x),
+# while ResNet-18 trains 1.7-2.5x and infers 1.4-2.1x faster.
+FLOAT32_ON_CPU_FAMILIES = ("efficientnet",)
 
 
 @functools.lru_cache(maxsize=1)
@@ -20,11 +27,32 @@ def cpu_has_bf16_units():
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def resolve_precision(precision):
-    """The Keras policy name for `precision`.
+def backbone_family(backbone):
+    """The lower-case architecture name behind `backbone`: a config name ("resnet18"), a packaged
+    checkpoint ("efficientnet_lite0_imagenet"), or a keras-hub preset directory (its class name)."""
+    config_path = os.path.join(backbone, "config.json")
+    if os.path.isfile(config_path):
+        try:
+            with open(config_path) as handle:
+                return str(json.load(handle).get("class_name", "")).lower()
+        except (OSError, ValueError):
+            return ""
+    return backbone.lower()
 
-    `auto`: bfloat16 on GPUs of compute capability >= 8 and on CPUs with bf16
-    units; float16 (with loss scaling) on older GPUs; float32 otherwise.
+
+def resolve_precision(precision, backbone=""):
+    """The Keras policy name for `precision`, for a model on `backbone` (see `backbone_family`).
+
+    `auto`: bfloat16 on GPUs of compute capability >= 8; float16 (with loss
+    scaling) on older GPUs; on CPUs with bf16 units, bfloat16 except for the
+    backbones measured slower in it (`FLOAT32_ON_CPU_FAMILIES`); float32
+    otherwise.
+
+    Example:
+    >>> resolve_precision("bfloat16")
+    'mixed_bfloat16'
+    >>> resolve_precision("auto", backbone="efficientnet_lite0_imagenet") in ("float32", "mixed_bfloat16")
+    True
     """
     if precision != "auto":
         if precision not in POLICIES:
@@ -34,12 +62,15 @@ def resolve_precision(precision):
     if gpus:
         capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability", (0, 0))
         return "mixed_bfloat16" if capability >= (8, 0) else "mixed_float16"
-    return "mixed_bfloat16" if cpu_has_bf16_units() else "float32"
+    if not cpu_has_bf16_units():
+        return "float32"
+    family = backbone_family(backbone)
+    return "float32" if any(name in family for name in FLOAT32_ON_CPU_FAMILIES) else "mixed_bfloat16"
 
 
-def set_precision(precision):
-    """Sets the global policy from `config.precision`; returns the policy name."""
-    policy = resolve_precision(precision)
+def set_precision(precision, backbone=""):
+    """Sets the global policy from `config.precision` for a model on `backbone`; returns the policy name."""
+    policy = resolve_precision(precision, backbone)
     keras.mixed_precision.set_global_policy(policy)
     return policy
 

@@ -4,7 +4,7 @@ r"""Reproduces paper Table 1 and Table 4 on one split: trains every method, scor
     python -m mmu_tf.reproduce --config=configs/glas.py --split=valid \
         --workdir=runs/reproduce_glas --budget=epochs=10,size=208
 
-Each method trains in its own process with `train_main.py` in WORKDIR/<run>
+Each method trains in its own process (`python -m mmu_tf.train`) in WORKDIR/<run>
 (its log in WORKDIR/<run>/train.log), so a run that finished is skipped,
 one that was interrupted resumes, and one that fails is reported without
 stopping the others. Then the command writes in WORKDIR:
@@ -20,7 +20,7 @@ budget's epochs and input size override the config's, and are written in
 the tables' captions.
 """
 
-import importlib.util
+import importlib
 import json
 import os
 import subprocess
@@ -33,9 +33,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import app, flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from mmu_tf import configs  # noqa: E402
 from mmu_tf.cli import run_main  # noqa: E402
-
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Run(typing.NamedTuple):
@@ -49,17 +48,12 @@ class Run(typing.NamedTuple):
     protocol: dict = {}
 
 
-CATALOGUE = os.path.join(_ROOT, "configs", "reproduction.py")
-
-
-def load_catalogue(path=CATALOGUE):
-    """The runs of the tables, from `configs/reproduction.py` (read as a config file, not imported as a package).
+def load_catalogue(module="mmu_tf.configs.reproduction"):
+    """The runs of the tables, from the catalogue module (`configs/reproduction.py`).
 
     Returns `(runs {name: Run}, table1 names, ablation (name, label) pairs)`.
     """
-    spec = importlib.util.spec_from_file_location("mmu_tf_reproduction_catalogue", path)
-    catalogue = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(catalogue)
+    catalogue = importlib.import_module(module)
     runs = {name: Run(*row) for name, row in catalogue.RUNS.items()}
     return runs, tuple(catalogue.TABLE1), tuple(catalogue.ABLATION)
 
@@ -155,13 +149,13 @@ def train_runs(runs, workdir, arguments_of, split):
             print(f"{prefix}: done already, skipped", flush=True)
             statuses[run_name] = {"ok": True, **info}
             continue
-        command = [sys.executable, os.path.join(_ROOT, "train_main.py"), f"--workdir={folder}", *arguments_of(run_name)]
+        command = [sys.executable, "-m", "mmu_tf.train", f"--workdir={folder}", *arguments_of(run_name)]
         if state["finished"]:
             command += ["--mode=evaluate", f"--split={split}"]
         print(f"{prefix}: {'evaluating' if state['finished'] else 'training'} (log: {folder}/train.log)", flush=True)
         start = time.perf_counter()
         with open(os.path.join(folder, "train.log"), "a") as log:
-            returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, cwd=_ROOT).returncode
+            returncode = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT).returncode
         seconds = time.perf_counter() - start
         if not state["finished"]:
             info["train_seconds"] += seconds
@@ -221,14 +215,21 @@ _HEADER = (
 )
 
 
+def method_settings(runs=None):
+    """The catalogue's per-method training settings in words, grouped: "lr 0.01 for CAM-Max, ...; ..."."""
+    groups = {}
+    for run in (RUNS if runs is None else runs).values():
+        settings = ", ".join(f"{key}={_flag_value(value)}" for key, value in run.protocol.items())
+        groups.setdefault(settings or "the config's own", []).append(run.label)
+    return "; ".join(f"{settings} for {', '.join(labels)}" for settings, labels in groups.items())
+
+
 def caption(config_file, split, budget, user_overrides, total_seconds):
     overrides = ", ".join(f"{key}={_flag_value(value)}" for key, value in user_overrides.items()) or "none"
     budget_text = ", ".join(f"{key} {value}" for key, value in budget.items()) or "the config's own"
     return (
-        f"Split `{split}` of `{os.path.relpath(config_file, _ROOT)}`; budget: {budget_text}; "
-        f"config overrides: {overrides} (over each method's settings from paper §4.1b: lr 1e-2 for "
-        "CAM-*, WILDCAT, Grad-CAM, Deep MIL; lr 1e-3 and weight decay 1e-5 for PN and ERASE, gradients "
-        "clipped to norm 1 for PN; lr 0.1 for U-Net; the config's for Max-Min). "
+        f"Split `{split}` of `{os.path.relpath(config_file)}`; budget: {budget_text}; "
+        f"config overrides: {overrides} (over each method's settings from paper §4.1b: {method_settings()}). "
         "Paper columns: GlaS test, full protocol, ImageNet-pretrained "
         f"ResNet-18 (paper Tables 1 and 4). Training time of the runs listed: {total_seconds / 60:.1f} min "
         "on this machine. Error: % misclassified; F1+/F1-: Dice of foreground/background per image, "
@@ -354,7 +355,7 @@ def define_flags():
     """Defines this command's flags (at run time, so importing the module defines none)."""
     config_flags.DEFINE_config_file(
         "config",
-        os.path.join(_ROOT, "configs", "demo.py"),
+        os.path.join(os.path.dirname(os.path.abspath(configs.__file__)), "demo.py"),
         "Config file of every run (configs/demo.py: the embedded synthetic data; configs/glas.py: GlaS). "
         "--config.<field>=<value> overrides are passed on to every run.",
         lock_config=True,

@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from configs import common
+from mmu_tf.configs import common
 
 
 @pytest.mark.parametrize("name", ["demo", "glas", "glas_lite0", "camelyon16_p512"])
@@ -22,7 +22,7 @@ def test_every_config_has_every_field_of_the_base(name):
 
 
 def test_glas_lite0_is_the_papers_protocol_on_the_offline_imagenet_backbone():
-    from configs import glas, glas_lite0
+    from mmu_tf.configs import glas, glas_lite0
 
     paper, lite0 = glas.get_config(), glas_lite0.get_config()
     assert lite0.model.pretrained == "efficientnet_lite0_imagenet" and lite0.epochs == 60

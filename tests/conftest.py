@@ -5,6 +5,10 @@ import sys
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# configs/glas.py finds the team's GlaS copy beside the checkout through this variable (as `make` sets it).
+os.environ.setdefault(
+    "MMU_GLAS_ROOT", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "glas")
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -57,7 +61,7 @@ def untrained_teacher(tmp_path_factory):
     """A workdir holding an untrained WILDCAT model on TEST_BACKBONE and the demo's config: a teacher for `refine`."""
     import numpy as np
 
-    from configs import demo
+    from mmu_tf.configs import demo
     from mmu_tf.models import build_model
 
     config = demo.get_config()

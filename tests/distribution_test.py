@@ -139,7 +139,7 @@ def test_two_workers_train_from_uneven_shards_and_agree_on_the_weights_and_the_v
     import numpy as np
 
     import mmu_tf.models  # noqa: F401  (registers the classes the checkpoints name)
-    from configs import demo
+    from mmu_tf.configs import demo
     from mmu_tf.data.make_shards import split_records
     from mmu_tf.data.shards import write_shards
     from tests.conftest import TINY_RUN

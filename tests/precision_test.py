@@ -16,9 +16,9 @@ import pytest
 import tensorflow as tf
 
 import mmu_tf.models  # noqa: F401  (registers the classes the checkpoints name)
-from export.saved_model import export_saved_model
-from export.tflite import export_tflite
 from mmu_tf.data.synthetic import make_synthetic_split
+from mmu_tf.export.saved_model import export_saved_model
+from mmu_tf.export.tflite import export_tflite
 from mmu_tf.inference import Predictor
 from mmu_tf.precision import uses_mixed_precision
 from mmu_tf.workdir import load_workdir

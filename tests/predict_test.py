@@ -10,7 +10,7 @@ import pytest
 import shapely
 import shapely.geometry
 
-from export.saved_model import export_saved_model
+from mmu_tf.export.saved_model import export_saved_model
 from mmu_tf.inference import Predictor
 from mmu_tf.predict import SavedModelPredictor, collect_inputs, resolve_saved_model
 from mmu_tf.workdir import load_workdir
@@ -143,7 +143,7 @@ def test_saved_model_and_workdir_predictions_agree(trained_workdir, image_folder
 
 
 def test_predict_with_the_tflite_model_skips_tiny_and_oversized_images(trained_workdir, tmp_path):
-    from export.tflite import export_tflite
+    from mmu_tf.export.tflite import export_tflite
     from tests.data.csv_dataset_test import png_declaring
 
     export_tflite(Predictor.from_workdir(trained_workdir[0]), str(tmp_path / "model.tflite"))

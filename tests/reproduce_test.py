@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from configs import demo, glas
 from mmu_tf import reproduce
+from mmu_tf.configs import demo, glas
 from mmu_tf.evaluation import figures
 from tests.conftest import TEST_BACKBONE, run_module
 

@@ -157,7 +157,7 @@ def test_a_run_killed_mid_training_resumes_where_it_was_and_ends_as_if_never_kil
 
 
 def test_a_field_added_to_the_code_after_a_run_started_does_not_block_its_resume():
-    from configs import common
+    from mmu_tf.configs import common
     from mmu_tf.resume import changed_fields
 
     defaults = json.loads(common.base_config().to_json_best_effort())

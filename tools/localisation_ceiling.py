@@ -32,7 +32,7 @@ import os
 import numpy as np
 from absl import app, flags
 
-from configs import glas_lite0
+from mmu_tf.configs import glas_lite0
 from mmu_tf.evaluation.metrics import pixel_auc
 
 # A small ridge penalty on standardised features: about one cell's worth of weight.

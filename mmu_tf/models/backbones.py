@@ -6,6 +6,7 @@ import keras
 import keras_hub
 
 from mmu_tf.layers.fused_batch_norm import fuse_batch_norm
+from mmu_tf.weights import efficientnet_lite  # also registers EfficientNetLiteBackbone for loading
 from mmu_tf.weights.imagenet import PACKAGED_CHECKPOINTS, packaged_preset
 
 # keras-hub's `resnet_18_imagenet` architecture (11,186,112 parameters,
@@ -181,11 +182,9 @@ def build_backbone(
                 f"`model.pretrained`: no preset directory at {pretrained!r}. Give a keras-hub "
                 "preset name (e.g. 'resnet_18_imagenet') or an existing local preset directory."
             )
-        from mmu_tf.weights import efficientnet_lite
-
         efficientnet_lite.register()  # before keras-hub's timm converter reads a Lite1/Lite2 preset
         try:
-            backbone = keras_hub.models.Backbone.from_preset(pretrained)
+            backbone = efficientnet_lite.with_head_in_config(keras_hub.models.Backbone.from_preset(pretrained))
         except Exception as error:  # keras-hub raises many kinds for a bad preset.
             raise ValueError(
                 f"`model.pretrained`: could not load the keras-hub preset {pretrained!r} "

@@ -13,6 +13,9 @@ tested with). The checkpoints' shapes are checked against the backbone before
 anything loads (`mmu_tf.weights.presets.check_weights`).
 """
 
+import keras
+import keras_hub
+
 # Width and depth coefficients of EfficientNet-B1 and B2 (timm's `efficientnet_lite1/2`).
 SCALING = {"lite1": (1.0, 1.1), "lite2": (1.1, 1.2)}
 HEAD_FILTERS = 1280
@@ -42,3 +45,45 @@ def register():
 
     for variant, (width, depth) in SCALING.items():
         convert_efficientnet.VARIANT_MAP.setdefault(variant, variant_settings(width, depth))
+
+
+@keras.saving.register_keras_serializable(package="mmu_tf")
+class EfficientNetLiteBackbone(keras_hub.models.EfficientNetBackbone):
+    """keras-hub's `EfficientNetBackbone` with `num_features` (the head's width) in its config.
+
+    keras-hub's `get_config` leaves `num_features` out, so a Lite2 (width 1.1,
+    head 1280 filters) saved and loaded again came back with a 1408-filter head
+    and no weights for it. This class keeps the value, so a checkpoint reloads
+    as it was saved.
+
+    Example:
+    >>> from mmu_tf.models import build_backbone
+    >>> backbone = build_backbone(pretrained="efficientnet_lite2_imagenet")
+    >>> type(backbone).__name__, backbone.get_layer("top_conv").filters
+    ('EfficientNetLiteBackbone', 1280)
+    """
+
+    def __init__(self, num_features=HEAD_FILTERS, **kwargs):
+        super().__init__(num_features=num_features, **kwargs)
+        self.num_features = num_features
+
+    def get_config(self):
+        return {**super().get_config(), "num_features": self.num_features}
+
+
+def with_head_in_config(backbone):
+    """`backbone` as an `EfficientNetLiteBackbone` (same weights) when it is a keras-hub
+    `EfficientNetBackbone` whose head a rebuild from its config would not reproduce; else itself."""
+    if type(backbone) is not keras_hub.models.EfficientNetBackbone:
+        return backbone
+    head_filters = backbone.get_layer("top_conv").filters
+    if head_filters == keras_hub.models.EfficientNetBackbone.from_config(backbone.get_config()).get_layer(
+        "top_conv"
+    ).filters:
+        return backbone
+    config = {**backbone.get_config(), "num_features": head_filters / backbone.stackwise_width_coefficients[-1]}
+    rebuilt = EfficientNetLiteBackbone.from_config(config)
+    if rebuilt.get_layer("top_conv").filters != head_filters:
+        raise ValueError(f"EfficientNet head of {head_filters} filters: its width cannot be expressed in the config")
+    rebuilt.set_weights(backbone.get_weights())
+    return rebuilt

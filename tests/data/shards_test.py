@@ -8,7 +8,7 @@ import ml_collections
 import numpy as np
 import pytest
 
-from configs import camelyon16_p512, demo
+from mmu_tf.configs import camelyon16_p512, demo
 from mmu_tf.data.datasets import load_dataset_split
 from mmu_tf.data.make_shards import split_records
 from mmu_tf.data.pipeline import training_dataset

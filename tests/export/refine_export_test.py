@@ -3,9 +3,9 @@
 import numpy as np
 import tensorflow as tf
 
-from configs import demo
-from export.saved_model import export_saved_model
-from export.tflite import export_tflite
+from mmu_tf.configs import demo
+from mmu_tf.export.saved_model import export_saved_model
+from mmu_tf.export.tflite import export_tflite
 from mmu_tf.inference import Predictor
 from mmu_tf.models import build_model
 from tests.conftest import TEST_BACKBONE

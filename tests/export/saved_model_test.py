@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export.saved_model import export_saved_model
+from mmu_tf.export.saved_model import export_saved_model
 from mmu_tf.inference import Predictor
 from mmu_tf.inference.predictor import evaluation_input
 from tests.conftest import run_module

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from export.tflite import export_tflite
 from mmu_tf.data.synthetic import make_synthetic_split
+from mmu_tf.export.tflite import export_tflite
 from mmu_tf.inference import Predictor
 from tests.conftest import run_module
 

@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from configs import demo
+from mmu_tf.configs import demo
 from mmu_tf.models import METHODS, build_backbone, build_model
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from configs import demo
+from mmu_tf.configs import demo
 from mmu_tf.models import METHODS, ClassActivationModel, DeepMilModel, GradCamModel, build_backbone, build_model
 from mmu_tf.models.localization_map import normalized_map
 from tests.conftest import TEST_BACKBONE

@@ -154,7 +154,7 @@ def test_a_checkpoint_config_with_the_former_flat_wildcat_keys_still_loads():
 
 
 def test_the_model_gives_its_own_schedules_to_the_run():
-    from configs import glas
+    from mmu_tf.configs import glas
 
     model = _model()
     model(_images(1, 64))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from configs import demo
+from mmu_tf.configs import demo
 from mmu_tf.models import build_model
 from mmu_tf.optimization import build_optimizer
 from tests.conftest import TEST_BACKBONE

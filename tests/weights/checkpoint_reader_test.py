@@ -109,7 +109,7 @@ def test_a_safetensors_header_claiming_more_bytes_than_the_file_is_refused(tmp_p
     data = bytearray(_safetensors({"w": ("F32", (1000, 1000), b"\0" * 4_000_000)}))
     path = tmp_path / "lies.safetensors"
     path.write_bytes(bytes(data[: len(data) - 3_999_000]))
-    with pytest.raises(CheckpointError, match="lies.safetensors: tensor 'w' declares bytes the file does not hold"):
+    with pytest.raises(CheckpointError, match="lies.safetensors: not a readable safetensors file"):
         read_checkpoint(str(path))
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from benchmarks import bench
+from mmu_tf import bench
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads VmRSS from /proc, which only Linux has")
