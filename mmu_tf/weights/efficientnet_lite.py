@@ -77,9 +77,10 @@ def with_head_in_config(backbone):
     if type(backbone) is not keras_hub.models.EfficientNetBackbone:
         return backbone
     head_filters = backbone.get_layer("top_conv").filters
-    if head_filters == keras_hub.models.EfficientNetBackbone.from_config(backbone.get_config()).get_layer(
-        "top_conv"
-    ).filters:
+    if (
+        head_filters
+        == keras_hub.models.EfficientNetBackbone.from_config(backbone.get_config()).get_layer("top_conv").filters
+    ):
         return backbone
     config = {**backbone.get_config(), "num_features": head_filters / backbone.stackwise_width_coefficients[-1]}
     rebuilt = EfficientNetLiteBackbone.from_config(config)
