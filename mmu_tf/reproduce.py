@@ -215,10 +215,10 @@ _HEADER = (
 )
 
 
-def method_settings(runs=None):
+def method_settings():
     """The catalogue's per-method training settings in words, grouped: "lr 0.01 for CAM-Max, ...; ..."."""
     groups = {}
-    for run in (RUNS if runs is None else runs).values():
+    for run in RUNS.values():
         settings = ", ".join(f"{key}={_flag_value(value)}" for key, value in run.protocol.items())
         groups.setdefault(settings or "the config's own", []).append(run.label)
     return "; ".join(f"{settings} for {', '.join(labels)}" for settings, labels in groups.items())
@@ -355,7 +355,7 @@ def define_flags():
     """Defines this command's flags (at run time, so importing the module defines none)."""
     config_flags.DEFINE_config_file(
         "config",
-        os.path.join(os.path.dirname(os.path.abspath(configs.__file__)), "demo.py"),
+        configs.DEFAULT_CONFIG_FILE,
         "Config file of every run (configs/demo.py: the embedded synthetic data; configs/glas.py: GlaS). "
         "--config.<field>=<value> overrides are passed on to every run.",
         lock_config=True,

@@ -38,7 +38,7 @@ def define_flags():
     """Defines this command's flags (at run time, so importing the module defines none)."""
     config_flags.DEFINE_config_file(
         "config",
-        os.path.join(os.path.dirname(os.path.abspath(configs.__file__)), "demo.py"),
+        configs.DEFAULT_CONFIG_FILE,
         "Config file (configs/demo.py: the embedded synthetic data; configs/glas.py: the paper's "
         "GlaS protocol; configs/glas_lite0.py: GlaS on ImageNet EfficientNet-Lite0). Override fields with "
         "--config.<field>=<value>.",

@@ -73,15 +73,10 @@ class EfficientNetLiteBackbone(keras_hub.models.EfficientNetBackbone):
 
 def with_head_in_config(backbone):
     """`backbone` as an `EfficientNetLiteBackbone` (same weights) when it is a keras-hub
-    `EfficientNetBackbone` whose head a rebuild from its config would not reproduce; else itself."""
-    if type(backbone) is not keras_hub.models.EfficientNetBackbone:
+    `EfficientNetBackbone` scaled in width (whose head keras-hub's config would not reproduce); else itself."""
+    if type(backbone) is not keras_hub.models.EfficientNetBackbone or backbone.stackwise_width_coefficients[-1] == 1:
         return backbone
     head_filters = backbone.get_layer("top_conv").filters
-    if (
-        head_filters
-        == keras_hub.models.EfficientNetBackbone.from_config(backbone.get_config()).get_layer("top_conv").filters
-    ):
-        return backbone
     config = {**backbone.get_config(), "num_features": head_filters / backbone.stackwise_width_coefficients[-1]}
     rebuilt = EfficientNetLiteBackbone.from_config(config)
     if rebuilt.get_layer("top_conv").filters != head_filters:
