@@ -201,7 +201,9 @@ def define_flags():
     flags.DEFINE_integer("size", 416, "Training and inference image side.")
     flags.DEFINE_bool("quick", False, "Fewer timed steps (a rough figure in about a minute per precision).")
     flags.DEFINE_list(
-        "backbone", ["resnet18"], "Backbones to measure (random weights): resnet18, efficientnet_lite0, or both."
+        "backbone",
+        ["resnet18"],
+        "Backbones to measure (random weights), comma-separated: resnet18, resnet10, efficientnet_lite0/1/2.",
     )
 
 
