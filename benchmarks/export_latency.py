@@ -120,12 +120,19 @@ def main(argv):
         import keras
         import numpy as np
 
+        from mmu_tf.configs.common import base_config
         from mmu_tf.models import MaxMinModel, build_backbone
 
         keras.utils.set_random_seed(0)
-        model = MaxMinModel(build_backbone("resnet18"), num_classes=2, class_names=["benign", "malignant"])
+        config = base_config()
+        model = MaxMinModel(
+            build_backbone("resnet18"),
+            num_classes=2,
+            class_names=["benign", "malignant"],
+            **MaxMinModel.run_arguments(config, "maxmin"),
+        )
         model(np.zeros((1, 64, 64, 3), np.float32))  # builds the weights
-        data_config = {"resize_mode": "none", "resize_short_side": 432, "image_size": [416, 416]}
+        data_config = config.data  # resize_mode "none"
     results = measure(model, data_config, flags.FLAGS.repeats)
     print(format_table(results))
     with open(flags.FLAGS.output, "w") as handle:

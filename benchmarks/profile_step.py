@@ -192,6 +192,7 @@ def main(argv):
     import numpy as np
     import tensorflow as tf
 
+    from mmu_tf.configs.common import base_config
     from mmu_tf.models import MaxMinModel, build_backbone
     from mmu_tf.precision import set_precision
 
@@ -202,7 +203,8 @@ def main(argv):
     rng = np.random.default_rng(0)
     images = tf.constant(rng.random((flags.FLAGS.batch_size, flags.FLAGS.size, flags.FLAGS.size, 3), np.float32))
     labels = tf.constant(np.arange(flags.FLAGS.batch_size) % 2)
-    model = MaxMinModel(build_backbone(flags.FLAGS.backbone), num_classes=2)
+    arguments = MaxMinModel.run_arguments(base_config(), "maxmin")  # GlaS's settings
+    model = MaxMinModel(build_backbone(flags.FLAGS.backbone), num_classes=2, **arguments)
     model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True))
     if flags.FLAGS.count_ops:
         model(images[:1])

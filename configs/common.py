@@ -4,7 +4,14 @@ import ml_collections
 
 
 def base_config():
-    """A ConfigDict with every field a run reads, set to neutral defaults."""
+    """A ConfigDict with every field a run reads, each at its default: the one place a default is written.
+
+    The defaults are those of the embedded demo and of GlaS as the paper trains
+    it (docs/method.md §1-5); each protocol file in `configs/` overrides what
+    its data set or protocol sets otherwise. The code reads every setting from
+    a config (training and a loaded workdir alike: `mmu_tf.workdir.load_workdir`);
+    constructors take what they are given.
+    """
     config = ml_collections.ConfigDict()
     config.seed = 0
     config.epochs = 1
@@ -24,7 +31,9 @@ def base_config():
     # Paths in split files must stay inside data.root (after '..' and links); true lifts that.
     config.data.allow_outside_root = False
     # Images above this many pixels are refused from their header, before decoding (whole slides:
-    # python -m mmu_tf.predict_wsi). Also the limit baked into exported serving signatures.
+    # python -m mmu_tf.predict_wsi, which reads tiles). Also the limit baked into exported serving
+    # signatures, and the default of predict's --max_image_pixels. GlaS images are 0.4 megapixels,
+    # Camelyon16 patches 0.26; 25 megapixels (5000 x 5000) leaves room for large tiles.
     config.data.max_image_pixels = 25_000_000
     config.data.class_names = ("benign", "malignant")
     config.data.train_split = "train"
@@ -86,6 +95,7 @@ def base_config():
     config.method.lse_sharpness = 10.0  # CAM-LSE's r
     config.method.mil_embedding_size = 256  # Deep MIL
     config.method.mil_attention_size = 128
+    config.method.unet_decoder_filters = (256, 128, 64)  # U-Net's decoder blocks, deepest first
     config.method.erase_fraction = 0.2  # ERASE: the top fraction of the map's range erased
     config.method.pn_penalty_weight = 1e-5  # PN's lambda
     config.method.background = "sem"  # sem | eem | none (paper Table 4)

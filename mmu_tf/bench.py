@@ -108,6 +108,7 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18"):
     import numpy as np
     import tensorflow as tf
 
+    from mmu_tf.configs.common import base_config
     from mmu_tf.models import MaxMinModel, build_backbone
     from mmu_tf.precision import set_precision
 
@@ -117,7 +118,8 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18"):
     images = tf.constant(rng.random((batch_size, size, size, 3), np.float32))
     labels = tf.constant(np.arange(batch_size) % 2)
 
-    model = MaxMinModel(build_backbone(backbone), num_classes=2)
+    # GlaS's Max-Min settings (the defaults of configs/common.py).
+    model = MaxMinModel(build_backbone(backbone), num_classes=2, **MaxMinModel.run_arguments(base_config(), "maxmin"))
     model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True))
     _reset_peak_rss()
     maxmin_step = _time_per_call(lambda: model.train_on_batch(images, labels), repeats)

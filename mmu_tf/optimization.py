@@ -49,6 +49,6 @@ def build_optimizer(optimizer_config, steps_per_epoch, loss_scaling=False):
         momentum=optimizer_config.momentum,
         nesterov=optimizer_config.nesterov,
         weight_decay=optimizer_config.weight_decay or None,
-        global_clipnorm=optimizer_config.get("global_clipnorm") or None,
+        global_clipnorm=optimizer_config.global_clipnorm or None,
     )
     return keras.optimizers.LossScaleOptimizer(optimizer) if loss_scaling else optimizer

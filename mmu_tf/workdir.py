@@ -1,11 +1,18 @@
 """Reading a training workdir: its checkpoint and the data config it was trained with."""
 
-import json
 import os
+
+from mmu_tf.configs.common import base_config
+from mmu_tf.resume import saved_config
 
 
 def load_workdir(workdir, checkpoint="best", float32=True):
-    """The trained model and the data config (`config.json`'s `data`) of a workdir.
+    """The trained model and the data config of a workdir (`config.json`'s `data`, as a ConfigDict).
+
+    The data config is the run's `config.data` as training read it: the saved
+    values over `mmu_tf.configs.common.base_config()`, so a field added to the
+    code after the run has its default, and the data code reads a loaded
+    workdir exactly as it reads a training config.
 
     Args:
         workdir: a folder written by `train_main.py`.
@@ -20,7 +27,7 @@ def load_workdir(workdir, checkpoint="best", float32=True):
 
     Example:
     >>> model, data_config = load_workdir("runs/demo")  # doctest: +SKIP
-    >>> data_config["resize_mode"]  # doctest: +SKIP
+    >>> data_config.resize_mode  # doctest: +SKIP
     'none'
     """
     import keras
@@ -33,8 +40,10 @@ def load_workdir(workdir, checkpoint="best", float32=True):
     config_path = os.path.join(workdir, "config.json")
     if not os.path.isfile(config_path):
         raise FileNotFoundError(f"--workdir: no config.json in {workdir}")
-    with open(config_path) as handle:
-        data_config = json.load(handle)["data"]
+    try:
+        data_config = saved_config(workdir, base_config()).data
+    except ValueError as error:
+        raise FileNotFoundError(str(error)) from None
     model = keras.saving.load_model(path, compile=False)
     if float32:
         from mmu_tf.precision import as_float32

@@ -16,6 +16,29 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # (ResNet-18 itself is tested in tests/models/ and tests/layers/).
 TEST_BACKBONE = "resnet10"
 
+
+def method_arguments(name, wildcat=None, **overrides):
+    """Method `name`'s constructor settings at configs/common.py's defaults, with `overrides` (`wildcat` merged in).
+
+    The model classes take every setting they are given and default none (the
+    defaults live in configs/common.py): the tests build them from here.
+    """
+    from mmu_tf.configs.common import base_config
+    from mmu_tf.models import method_class
+
+    arguments = method_class(name).run_arguments(base_config(), name)
+    if wildcat:
+        arguments["wildcat"] = {**arguments["wildcat"], **wildcat}
+    return {**arguments, **overrides}
+
+
+def refine_arguments(**overrides):
+    """`RefineModel`'s settings at configs/common.py's defaults (`config.method.refine`, seed 0), with `overrides`."""
+    from mmu_tf.configs.common import base_config
+
+    return {**base_config().method.refine, "seed": 0, **overrides}
+
+
 # A tiny end-to-end run on generated 64x64 images, shared by the CLI and export tests.
 # float32 pinned: these tests compare two computations (Keras against an export, streamed
 # against in-memory scoring, two workers' weights) within float32 tolerances, and `auto`

@@ -13,6 +13,7 @@ import tensorflow as tf
 from mmu_tf.distribution import build_strategy, split_cpu, synchronize_batch_norm
 split_cpu(2)
 from mmu_tf.models import MaxMinModel, build_backbone
+from tests.conftest import method_arguments
 
 rng = np.random.default_rng(0)
 images = rng.random((4, 64, 64, 3)).astype("float32")
@@ -23,7 +24,7 @@ def make(strategy, weights=None, batch_norm="synchronized", **settings):
     with strategy.scope():
         keras.utils.set_random_seed(0)
         backbone = build_backbone("resnet10", frozen_batch_norm=batch_norm == "frozen")
-        model = MaxMinModel(backbone, 2, wildcat={"dropout": 0.0}, **settings)
+        model = MaxMinModel(backbone, 2, **method_arguments("maxmin", {"dropout": 0.0}, **settings))
         model(images[:1])
         changed = synchronize_batch_norm(model)
         if weights is not None:

@@ -115,9 +115,6 @@ def main(argv):
         model, data_config = load_workdir(flags.FLAGS.workdir)
     except FileNotFoundError as error:
         raise app.UsageError(str(error)) from None
-    import ml_collections
-
-    data_config = ml_collections.ConfigDict(data_config)
     if flags.FLAGS.data_root:
         data_config.root = flags.FLAGS.data_root
     split = load_dataset_split(data_config, flags.FLAGS.split)

@@ -38,8 +38,8 @@ def resize(image, mask, data_config):
         shape[0],
         shape[1],
         data_config.resize_mode,
-        data_config.get("resize_short_side"),
-        data_config.get("image_size"),
+        data_config.resize_short_side,
+        data_config.image_size,
     )
     if data_config.resize_mode != "none":
         image = tf.image.resize(image, (height, width), method="bilinear", antialias=True)
@@ -95,20 +95,20 @@ def augment(image, mask, seed, data_config):
     # Geometric transforms act on image and mask stacked, so they stay aligned.
     stacked = image if mask is None else tf.concat([image, tf.cast(mask[..., None], image.dtype)], -1)
     depth = channels + (0 if mask is None else 1)
-    crop_size = data_config.get("crop_size")
+    crop_size = data_config.crop_size
     if crop_size:
         stacked = tf.image.stateless_random_crop(stacked, (crop_size, crop_size, depth), seeds[0])
-    if data_config.get("flip_horizontal"):
+    if data_config.flip_horizontal:
         stacked = tf.image.stateless_random_flip_left_right(stacked, seeds[1])
-    if data_config.get("flip_vertical"):
+    if data_config.flip_vertical:
         stacked = tf.image.stateless_random_flip_up_down(stacked, seeds[2])
-    if data_config.get("rotate90"):
+    if data_config.rotate90:
         turns = tf.random.stateless_uniform((), seeds[3], 0, 4, dtype=tf.int32)
         stacked = tf.image.rot90(stacked, turns)
     image = stacked[..., :channels]
     if mask is not None:
         mask = stacked[..., channels] > 0.5
-    stain_scale, stain_shift = data_config.get("stain_scale", 0.0), data_config.get("stain_shift", 0.0)
+    stain_scale, stain_shift = data_config.stain_scale, data_config.stain_shift
     if stain_scale > 0 or stain_shift > 0:
         # Its own seed, folded from the example's: the other draws stay those of a run without it.
         stain_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int64), 8)
@@ -116,9 +116,9 @@ def augment(image, mask, seed, data_config):
     image = color_jitter(
         image,
         seeds[4:8],
-        data_config.get("brightness", 0.0),
-        data_config.get("contrast", 0.0),
-        data_config.get("saturation", 0.0),
-        data_config.get("hue", 0.0),
+        data_config.brightness,
+        data_config.contrast,
+        data_config.saturation,
+        data_config.hue,
     )
     return image, mask

@@ -4,7 +4,7 @@ import os
 
 from mmu_tf.data import glas, synthetic
 from mmu_tf.data.csv_dataset import read_csv_split
-from mmu_tf.data.samples import DEFAULT_MAX_IMAGE_PIXELS, DataError, load_split
+from mmu_tf.data.samples import DataError, load_split
 from mmu_tf.data.shards import ShardedSplit
 
 DATASETS = ("synthetic", "glas", "csv")
@@ -14,7 +14,7 @@ MISSING_MASKS = ("none", "background")
 
 def list_samples(data_config, split):
     """The `Sample`s of a file-backed split (GlaS or CSV)."""
-    outside = bool(data_config.get("allow_outside_root", False))
+    outside = bool(data_config.allow_outside_root)
     if data_config.name == "glas":
         return read_glas_split_checked(data_config.root, split, outside)
     if data_config.name == "csv":
@@ -37,10 +37,10 @@ def load_dataset_split(data_config, split, seed=0):
 
     Raises `DataError` (or its `MissingFilesError`) naming the file and problem.
     """
-    missing_mask = data_config.get("missing_mask", "none")
+    missing_mask = data_config.missing_mask
     if missing_mask not in MISSING_MASKS:
         raise DataError(f"`--config.data.missing_mask` must be one of {MISSING_MASKS}. Received: {missing_mask!r}")
-    if data_config.get("shards"):
+    if data_config.shards:
         return ShardedSplit(data_config.shards, split, missing_mask)
     if data_config.name == "synthetic":
         count = data_config.num_images.get(split)
@@ -53,5 +53,5 @@ def load_dataset_split(data_config, split, seed=0):
         list_samples(data_config, split),
         class_names,
         missing_mask=missing_mask,
-        max_pixels=data_config.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS),
+        max_pixels=data_config.max_image_pixels,
     )

@@ -61,7 +61,7 @@ def main(argv):
     if os.path.exists(output) and not os.path.isdir(output):
         raise app.UsageError(f"--output: {output} is a file, not a folder")
     data_config = flags.FLAGS.config.data
-    if data_config.get("shards"):
+    if data_config.shards:
         raise app.UsageError("--config.data.shards is set: convert from the dataset's own files, not from shards")
     try:
         records, class_names = split_records(data_config, flags.FLAGS.split)

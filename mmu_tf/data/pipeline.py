@@ -44,7 +44,7 @@ def training_dataset(
     count, index = workers
     if not 0 <= index < count:
         raise ValueError(f"workers must be (count, index) with 0 <= index < count. Received: {workers}")
-    if not data_config.get("crop_size") and not has_uniform_size(split, data_config):
+    if not data_config.crop_size and not has_uniform_size(split, data_config):
         raise ValueError(
             f"split {split.name!r} has images of different sizes (or, streamed from shards, sizes known only "
             "once read): set --config.data.crop_size or --config.data.resize_mode=fixed so training batches "
@@ -52,7 +52,7 @@ def training_dataset(
         )
     _check_masks(split, with_masks)
     _check_crop(split, data_config)
-    buffer = int(data_config.get("shuffle_buffer", 1024))
+    buffer = int(data_config.shuffle_buffer)
 
     def one_epoch(epoch):
         seed_of_epoch = epoch_seed(seed, epoch)
@@ -79,11 +79,11 @@ def _check_masks(split, with_masks):
 
 def _check_crop(split, data_config):
     """Fails naming the flag when the random crop is larger than a resized training image."""
-    crop = data_config.get("crop_size")
+    crop = data_config.crop_size
     if not crop:
         return
     mode = data_config.resize_mode
-    short_side, image_size = data_config.get("resize_short_side"), data_config.get("image_size")
+    short_side, image_size = data_config.resize_short_side, data_config.image_size
     # One size per distinct image size (a split's images mostly share a few); unknown when streamed.
     sizes = split.image_sizes()
     if not sizes:

@@ -10,10 +10,11 @@ import os
 
 import numpy as np
 
-# The largest image (in pixels) read by default: GlaS images are 0.4 megapixels, Camelyon16
-# patches 0.26; 25 megapixels (5000 x 5000) leaves room for large tiles. Whole slides go
-# through predict_wsi, which reads tiles. `--config.data.max_image_pixels` / `--max_image_pixels`.
-DEFAULT_MAX_IMAGE_PIXELS = 25_000_000
+from mmu_tf.configs.common import base_config
+
+# The largest image (in pixels) a reader takes unless told: the default of
+# `--config.data.max_image_pixels` (its value and reasons are in configs/common.py).
+DEFAULT_MAX_IMAGE_PIXELS = base_config().data.max_image_pixels
 
 
 class DataError(ValueError):

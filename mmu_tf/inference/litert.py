@@ -43,13 +43,18 @@ class LiteRTModel:
             raise FileNotFoundError(f"{description_path}: missing (python -m export.tflite writes it beside the model)")
         with open(description_path) as handle:
             description = json.load(handle)
+        missing = sorted({"outputs", "class_names", "max_image_pixels", "resize"} - set(description))
+        if missing:
+            raise InputError(
+                f"{description_path}: lacks {missing}; export the model again with python -m export.tflite"
+            )
         # Models exported before the signature kept the names map `output_i` to them here.
         outputs = description["outputs"]
         self.output_names = outputs if isinstance(outputs, dict) else {name: name for name in outputs}
         self.class_names = description["class_names"]
-        self.max_image_pixels = int(description.get("max_image_pixels", 25_000_000))
+        self.max_image_pixels = int(description["max_image_pixels"])
         # The evaluation resize of the model's training config (`mmu_tf.inference.predictor.evaluation_input`).
-        self.resize_settings = resize_settings(**description.get("resize", {}))
+        self.resize_settings = resize_settings(**description["resize"])
         try:
             interpreter = Interpreter(model_path=path, num_threads=num_threads)
         except (ValueError, RuntimeError) as error:

@@ -23,17 +23,24 @@ FULL_RESOLUTION_PIXELS = 2048 * 2048
 
 def default_pixel_limit(data_config):
     """The largest image a model of this training `data` config accepts by default (exports, whole slides)."""
-    limit = int(data_config.get("max_image_pixels", DEFAULT_MAX_IMAGE_PIXELS))
-    return min(limit, FULL_RESOLUTION_PIXELS) if data_config["resize_mode"] == "none" else limit
+    limit = int(data_config.max_image_pixels)
+    return min(limit, FULL_RESOLUTION_PIXELS) if data_config.resize_mode == "none" else limit
 
 
-def resize_settings(resize_mode="none", resize_short_side=432, image_size=(416, 416)):
-    """The evaluation resize of a training config's `data` section, as `evaluation_input` reads it."""
+def resize_settings(resize_mode="none", resize_short_side=None, image_size=None):
+    """The evaluation resize of a training config's `data` section, as `evaluation_input` reads it.
+
+    "none" (the default: images as given) needs neither size; "short_side"
+    needs `resize_short_side`, "fixed" `image_size` (the config's values).
+    """
+    needed = {"short_side": ("resize_short_side", resize_short_side), "fixed": ("image_size", image_size)}
+    if resize_mode in needed and needed[resize_mode][1] is None:
+        raise ValueError(f"resize_mode={resize_mode!r} needs `{needed[resize_mode][0]}`")
     return ml_collections.ConfigDict(
         {
             "resize_mode": resize_mode,
-            "resize_short_side": int(resize_short_side),
-            "image_size": tuple(int(side) for side in image_size),
+            "resize_short_side": None if resize_short_side is None else int(resize_short_side),
+            "image_size": None if image_size is None else tuple(int(side) for side in image_size),
         }
     )
 
@@ -72,8 +79,8 @@ class Predictor:
         model,
         class_names=None,
         resize_mode="none",
-        resize_short_side=432,
-        image_size=(416, 416),
+        resize_short_side=None,
+        image_size=None,
         max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
     ):
         self.model = model
@@ -102,14 +109,14 @@ class Predictor:
 
     @classmethod
     def from_data_config(cls, model, data_config, max_image_pixels=None):
-        """The predictor of `model` with the resize of its training config's `data` section (a dict)."""
+        """The predictor of `model` with the resize of its training config's `data` section (a ConfigDict)."""
         if max_image_pixels is None:
             max_image_pixels = default_pixel_limit(data_config)
         return cls(
             model,
-            resize_mode=data_config["resize_mode"],
-            resize_short_side=data_config["resize_short_side"],
-            image_size=data_config["image_size"],
+            resize_mode=data_config.resize_mode,
+            resize_short_side=data_config.resize_short_side,
+            image_size=data_config.image_size,
             max_image_pixels=max_image_pixels,
         )
 

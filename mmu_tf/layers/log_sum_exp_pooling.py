@@ -20,7 +20,7 @@ class LogSumExpPooling(keras.layers.Layer):
     <tf.Tensor: shape=(1, 1), dtype=float32, numpy=array([[0.6931472]], dtype=float32)>
     """
 
-    def __init__(self, sharpness=10.0, **kwargs):
+    def __init__(self, sharpness, **kwargs):
         super().__init__(**kwargs)
         if sharpness <= 0:
             raise ValueError(f"`sharpness` must be > 0. Received: sharpness={sharpness}")

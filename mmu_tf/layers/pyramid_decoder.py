@@ -39,7 +39,7 @@ class PyramidDecoder(keras.layers.Layer):
     TensorShape([1, 16, 16])
     """
 
-    def __init__(self, channels=64, **kwargs):
+    def __init__(self, channels, **kwargs):
         super().__init__(**kwargs)
         if int(channels) < 1:
             raise ValueError(f"`channels` must be >= 1. Received: channels={channels}")

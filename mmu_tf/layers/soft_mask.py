@@ -39,7 +39,7 @@ class SoftMask(keras.layers.Layer):
     array([[[0.32, 0.986]]], dtype=float32)
     """
 
-    def __init__(self, omega=5.0, sigma=0.15, epsilon=1e-6, **kwargs):
+    def __init__(self, omega, sigma, epsilon=1e-6, **kwargs):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if omega <= 0:

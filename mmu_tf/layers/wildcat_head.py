@@ -5,23 +5,23 @@ import keras
 from mmu_tf.layers.class_wise_pooling import ClassWisePooling
 from mmu_tf.layers.wildcat_pooling import WildcatPooling
 
-# A WILDCAT head's settings, passed as one dict (`wildcat=`) by the models that use one;
-# these defaults are GlaS's (docs/method.md §1).
-WILDCAT_DEFAULTS = {"modalities": 5, "kmax": 0.3, "kmin": 0.0, "alpha": 1.0, "dropout": 0.1, "hidden_units": 0}
+# A WILDCAT head's settings, passed as one dict (`wildcat=`) by the models that use one; a run's
+# are flat in `config.model` (configs/common.py holds their defaults).
+WILDCAT_KEYS = ("modalities", "kmax", "kmin", "alpha", "dropout", "hidden_units")
 
 
-def wildcat_settings(wildcat=None):
-    """`WILDCAT_DEFAULTS` updated with `wildcat` (a dict or ConfigDict holding any of its keys); others refused."""
+def wildcat_settings(wildcat):
+    """`wildcat` (a dict or ConfigDict with exactly the keys of `WILDCAT_KEYS`) as a plain dict; others refused."""
     wildcat = dict(wildcat or {})
-    unknown = sorted(set(wildcat) - set(WILDCAT_DEFAULTS))
-    if unknown:
-        raise ValueError(f"`wildcat` takes {sorted(WILDCAT_DEFAULTS)}. Received unknown keys: {unknown}")
-    return {**WILDCAT_DEFAULTS, **wildcat}
+    unknown, missing = sorted(set(wildcat) - set(WILDCAT_KEYS)), sorted(set(WILDCAT_KEYS) - set(wildcat))
+    if unknown or missing:
+        raise ValueError(f"`wildcat` takes {list(WILDCAT_KEYS)}. Received unknown keys {unknown}, missing {missing}")
+    return {key: wildcat[key] for key in WILDCAT_KEYS}
 
 
 def wildcat_from_config(model_config):
     """The WILDCAT head's settings of a run: they live flat in `config.model` (the command-line flags)."""
-    return {key: model_config[key] for key in WILDCAT_DEFAULTS}
+    return {key: model_config[key] for key in WILDCAT_KEYS}
 
 
 @keras.saving.register_keras_serializable(package="mmu_tf")
@@ -44,13 +44,13 @@ class WildcatHead(keras.layers.Layer):
     maps `A_k` `(B, h, w, K)`.
 
     Example:
-    >>> head = WildcatHead(num_classes=2, modalities=5, kmax=0.3)
+    >>> head = WildcatHead(num_classes=2, modalities=5, kmax=0.3, kmin=0.0, alpha=1.0, dropout=0.0, hidden_units=0)
     >>> scores, class_maps = head(np.ones((1, 13, 13, 512), "float32"))
     >>> tuple(scores.shape), tuple(class_maps.shape)
     ((1, 2), (1, 13, 13, 2))
     """
 
-    def __init__(self, num_classes, modalities=5, kmax=0.3, kmin=0.0, alpha=1.0, dropout=0.0, hidden_units=0, **kwargs):
+    def __init__(self, num_classes, modalities, kmax, kmin, alpha, dropout, hidden_units, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = num_classes
         self.modalities = modalities

@@ -54,11 +54,11 @@ class WildcatPooling(keras.layers.Layer):
 
     Example:
     >>> maps = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
-    >>> WildcatPooling(kmax=2, kmin=1, alpha=0.5)(maps).numpy()  # (8 + 7) / 2 + 0.5 * 0
+    >>> WildcatPooling(kmax=2, kmin=1, alpha=0.5, dropout=0.0)(maps).numpy()  # (8 + 7) / 2 + 0.5 * 0
     array([[7.5]], dtype=float32)
     """
 
-    def __init__(self, kmax=0.3, kmin=0.0, alpha=1.0, dropout=0.0, **kwargs):
+    def __init__(self, kmax, kmin, alpha, dropout, **kwargs):
         super().__init__(**kwargs)
         self.kmax = _validate_region_size("kmax", kmax)
         self.kmin = _validate_region_size("kmin", kmin)

@@ -28,7 +28,7 @@ class AllOnesModel(LocalizationMapModel):
     def from_run_config(cls, config, class_names, name):
         return cls(num_classes=len(class_names), class_names=list(class_names))
 
-    def __init__(self, num_classes, class_names=None, backbone=None, **kwargs):
+    def __init__(self, num_classes, class_names=None, **kwargs):
         super().__init__(None, num_classes, class_names, **kwargs)
         self.class_logits = self.add_weight(shape=(self.num_classes,), initializer="zeros", name="class_logits")
 
@@ -53,4 +53,6 @@ class AllOnesModel(LocalizationMapModel):
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        config.pop("backbone", None)  # checkpoints written when the constructor took (and ignored) one
         return cls(**config)

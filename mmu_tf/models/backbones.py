@@ -144,7 +144,7 @@ def backbone_from_config(model_config, feature_level=None):
         model_config.pretrained,
         model_config.frozen_batch_norm,
         model_config.output_stride,
-        feature_level or model_config.get("feature_level", "P5"),
+        feature_level or model_config.feature_level,
     )
 
 

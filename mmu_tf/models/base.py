@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from mmu_tf.distribution import MultiWorkerFitMixin, replica_results, scale_for_replicas
-from mmu_tf.layers.wildcat_head import WILDCAT_DEFAULTS
+from mmu_tf.layers.wildcat_head import WILDCAT_KEYS
 from mmu_tf.models.backbones import backbone_from_config, imagenet_normalization, with_backbone_deserialized
 
 
@@ -85,6 +85,10 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
         del config, mode
         return []
 
+    def class_model(self):
+        """The model whose probabilities are the class this one returns: itself (a refined model: its teacher's)."""
+        return self
+
     # === Training ===
 
     def compute_losses(self, images, labels, masks=None, training=False):
@@ -158,7 +162,7 @@ class MethodModel(MultiWorkerFitMixin, keras.Model):
     def from_config(cls, config):
         config = dict(config)
         # Checkpoints written before the WILDCAT settings became one `wildcat` dict.
-        flat = {key: config.pop(key) for key in WILDCAT_DEFAULTS if key in config}
+        flat = {key: config.pop(key) for key in WILDCAT_KEYS if key in config}
         if flat:
             config["wildcat"] = {**flat, **(config.get("wildcat") or {})}
         return cls(**with_backbone_deserialized(config))

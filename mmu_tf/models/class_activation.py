@@ -21,8 +21,9 @@ class ClassActivationModel(LocalizationMapModel):
     - `"wildcat"`: the WILDCAT head (Durand et al., CVPR 2017) the Max-Min model uses, alone:
       no mask, KL or size terms (paper Table 1 and Table 4's first row).
 
-    `wildcat`: the WILDCAT head's settings as one dict (`WILDCAT_DEFAULTS`'s
-    keys), used by `pooling="wildcat"` and by the subclasses built on that head.
+    `wildcat`: the WILDCAT head's settings as one dict (`WILDCAT_KEYS`), needed
+    by `pooling="wildcat"` and by the subclasses built on that head;
+    `lse_sharpness`, needed by `pooling="lse"`. Each is None where unused.
 
     A 1x1 convolution maps the backbone features to one map per class
     (equivalent to CAM's global pooling followed by a linear layer). Mask rule
@@ -30,7 +31,7 @@ class ClassActivationModel(LocalizationMapModel):
     image, upsampled bilinearly, thresholded at 0.5 by the evaluation.
 
     Example:
-    >>> model = ClassActivationModel(build_backbone("resnet18"), num_classes=2, pooling="lse")
+    >>> model = ClassActivationModel(build_backbone("resnet18"), num_classes=2, pooling="lse", lse_sharpness=10.0)
     >>> model(np.zeros((1, 64, 64, 3), "float32"))["mask"].shape
     TensorShape([1, 64, 64])
     """
@@ -46,15 +47,16 @@ class ClassActivationModel(LocalizationMapModel):
             "wildcat": wildcat_from_config(config.model),
         }
 
-    def __init__(
-        self, backbone, num_classes, class_names=None, pooling="avg", lse_sharpness=10.0, wildcat=None, **kwargs
-    ):
+    def __init__(self, backbone, num_classes, class_names=None, *, pooling, lse_sharpness=None, wildcat=None, **kwargs):
         super().__init__(backbone, num_classes, class_names, **kwargs)
         if pooling not in POOLINGS:
             raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: {pooling!r}")
+        needed = {"lse": ("lse_sharpness", lse_sharpness), "wildcat": ("wildcat", wildcat)}
+        if pooling in needed and needed[pooling][1] is None:
+            raise ValueError(f"`pooling={pooling!r}` needs `{needed[pooling][0]}`")
         self.pooling = pooling
-        self.lse_sharpness = float(lse_sharpness)
-        self.wildcat = wildcat_settings(wildcat)
+        self.lse_sharpness = None if lse_sharpness is None else float(lse_sharpness)
+        self.wildcat = None if wildcat is None else wildcat_settings(wildcat)
         if pooling == "wildcat":
             self.head = WildcatHead(num_classes, **self.wildcat, name="head")
         else:

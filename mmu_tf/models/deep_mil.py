@@ -24,7 +24,7 @@ class DeepMilModel(LocalizationMapModel):
         attention_size: the rows of V and U.
 
     Example:
-    >>> model = DeepMilModel(build_backbone("resnet18"), num_classes=2)
+    >>> model = DeepMilModel(build_backbone("resnet18"), num_classes=2, embedding_size=256, attention_size=128)
     >>> model(np.zeros((1, 64, 64, 3), "float32"))["mask"].shape
     TensorShape([1, 64, 64])
     """
@@ -36,7 +36,7 @@ class DeepMilModel(LocalizationMapModel):
             "attention_size": config.method.mil_attention_size,
         }
 
-    def __init__(self, backbone, num_classes, class_names=None, embedding_size=256, attention_size=128, **kwargs):
+    def __init__(self, backbone, num_classes, class_names=None, *, embedding_size, attention_size, **kwargs):
         super().__init__(backbone, num_classes, class_names, **kwargs)
         self.embedding_size = int(embedding_size)
         self.attention_size = int(attention_size)

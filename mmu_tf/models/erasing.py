@@ -52,7 +52,9 @@ class ErasingModel(ClassActivationModel):
         erase_fraction: the top fraction of the map's range to erase.
 
     Example:
-    >>> model = ErasingModel(build_backbone("resnet18"), num_classes=2)
+    >>> from mmu_tf.configs.common import base_config
+    >>> settings = ErasingModel.run_arguments(base_config(), "erase")  # erase_fraction, wildcat
+    >>> model = ErasingModel(build_backbone("resnet18"), num_classes=2, **settings)
     >>> model(np.zeros((1, 64, 64, 3), "float32"))["mask"].shape
     TensorShape([1, 64, 64])
     """
@@ -63,7 +65,7 @@ class ErasingModel(ClassActivationModel):
     def run_arguments(cls, config, name):
         return {"erase_fraction": config.method.erase_fraction, "wildcat": wildcat_from_config(config.model)}
 
-    def __init__(self, backbone, num_classes, class_names=None, erase_fraction=0.2, **kwargs):
+    def __init__(self, backbone, num_classes, class_names=None, *, erase_fraction, **kwargs):
         if not 0.0 < erase_fraction < 1.0:
             raise ValueError(f"`erase_fraction` must be in (0, 1). Received: {erase_fraction}")
         kwargs["pooling"] = "wildcat"

@@ -49,8 +49,8 @@ class MaxMinModel(MethodModel):
         num_classes: int, the number of classes K.
         class_names: optional list of K names, kept for deployment.
         wildcat: the two WILDCAT heads' settings, one dict (keys of
-            `mmu_tf.layers.wildcat_head.WILDCAT_DEFAULTS`: modalities, kmax,
-            kmin, alpha, dropout); missing keys take GlaS's values.
+            `mmu_tf.layers.wildcat_head.WILDCAT_KEYS`: modalities, kmax,
+            kmin, alpha, dropout, hidden_units).
         omega, sigma: the soft mask's sharpness and initial threshold (Eq. 12).
         background: "sem" (Eq. 9), "eem" (Eq. 8) or "none" (no background term).
         background_weight: lambda in Eq. 7.
@@ -71,7 +71,9 @@ class MaxMinModel(MethodModel):
 
     Example:
     >>> from mmu_tf.models.backbones import build_backbone
-    >>> model = MaxMinModel(build_backbone("resnet18"), num_classes=2)
+    >>> from mmu_tf.configs.common import base_config
+    >>> settings = MaxMinModel.run_arguments(base_config(), "maxmin")  # wildcat, omega, sigma, ...
+    >>> model = MaxMinModel(build_backbone("resnet18"), num_classes=2, **settings)
     >>> outputs = model(np.random.rand(1, 64, 64, 3).astype("float32"))
     >>> outputs["probabilities"].shape, outputs["mask"].shape
     (TensorShape([1, 2]), TensorShape([1, 64, 64]))
@@ -118,17 +120,18 @@ class MaxMinModel(MethodModel):
         backbone,
         num_classes,
         class_names=None,
-        wildcat=None,
-        omega=5.0,
-        sigma=0.15,
-        background="sem",
-        background_weight=1e-7,
-        size_constraint=True,
-        normalize_sizes=False,
-        barrier_t=5.0,
-        classifier_scale=0.8,
-        head_learning_rate_multiplier=1.0,
-        masked_batch_norm="batch",
+        *,
+        wildcat,
+        omega,
+        sigma,
+        background,
+        background_weight,
+        size_constraint,
+        normalize_sizes,
+        barrier_t,
+        classifier_scale,
+        head_learning_rate_multiplier,
+        masked_batch_norm,
         **kwargs,
     ):
         super().__init__(backbone, num_classes, class_names, **kwargs)

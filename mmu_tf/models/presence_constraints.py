@@ -34,7 +34,9 @@ class PresenceConstraintModel(ClassActivationModel):
         penalty_weight: lambda.
 
     Example:
-    >>> model = PresenceConstraintModel(build_backbone("resnet18"), num_classes=2)
+    >>> from mmu_tf.configs.common import base_config
+    >>> settings = PresenceConstraintModel.run_arguments(base_config(), "pn")  # penalty_weight, wildcat
+    >>> model = PresenceConstraintModel(build_backbone("resnet18"), num_classes=2, **settings)
     >>> model(np.zeros((1, 64, 64, 3), "float32"))["mask"].shape
     TensorShape([1, 64, 64])
     """
@@ -45,7 +47,7 @@ class PresenceConstraintModel(ClassActivationModel):
     def run_arguments(cls, config, name):
         return {"penalty_weight": config.method.pn_penalty_weight, "wildcat": wildcat_from_config(config.model)}
 
-    def __init__(self, backbone, num_classes, class_names=None, penalty_weight=1e-5, **kwargs):
+    def __init__(self, backbone, num_classes, class_names=None, *, penalty_weight, **kwargs):
         kwargs["pooling"] = "wildcat"
         super().__init__(backbone, num_classes, class_names, **kwargs)
         self.penalty_weight = float(penalty_weight)

@@ -59,9 +59,8 @@ def load_teacher(config, class_names):
     except FileNotFoundError as error:
         raise ValueError(f"--config.method.teacher: {error}") from error
     for key in TEACHER_SHARED_DATA:
-        ours = config.data[key]
-        theirs = teacher_data.get(key)
-        if (list(ours) if isinstance(ours, (tuple, list)) else ours) != theirs:
+        ours, theirs = config.data[key], teacher_data[key]
+        if ours != theirs:
             raise ValueError(
                 f"--config.method.teacher: {workdir} was trained with data.{key}={theirs!r}, this run has "
                 f"{ours!r}; the teacher's masks must be of the images this run sees"
@@ -129,8 +128,11 @@ class RefineModel(MethodModel):
 
     Example:
     >>> from mmu_tf.models.class_activation import ClassActivationModel
-    >>> teacher = ClassActivationModel(build_backbone("resnet18"), num_classes=2, pooling="wildcat")
-    >>> model = RefineModel(teacher)
+    >>> from mmu_tf.configs.common import base_config
+    >>> config = base_config()
+    >>> settings = ClassActivationModel.run_arguments(config, "wildcat")  # pooling, wildcat
+    >>> teacher = ClassActivationModel(build_backbone("resnet18"), num_classes=2, **settings)
+    >>> model = RefineModel(teacher, seed=0, **config.method.refine)
     >>> outputs = model(np.zeros((1, 64, 64, 3), "float32"))
     >>> outputs["probabilities"].shape, outputs["mask"].shape
     (TensorShape([1, 2]), TensorShape([1, 64, 64]))
@@ -163,25 +165,26 @@ class RefineModel(MethodModel):
         teacher,
         num_classes=None,
         class_names=None,
-        levels=("P2", "P3", "P4", "P5"),
-        decoder_channels=64,
-        foreground_fraction=0.2,
-        background_fraction=0.3,
-        seed_pixels=0,
-        border_margin=0,
-        prior_weights=(),
-        prior_sigma=2.5,
-        smoothness_weight=1.0,
-        smoothness_radius=5,
-        smoothness_sigma_xy=3.0,
-        smoothness_sigma_rgb=0.1,
-        size_weight=1.0,
-        barrier_t=5.0,
-        seed=0,
+        *,
+        levels,
+        decoder_channels,
+        foreground_fraction,
+        background_fraction,
+        seed_pixels,
+        border_margin,
+        prior_weights,
+        prior_sigma,
+        smoothness_weight,
+        smoothness_radius,
+        smoothness_sigma_xy,
+        smoothness_sigma_rgb,
+        size_weight,
+        barrier_t,
+        seed,
         **kwargs,
     ):
         # A refined model teaches again (its mask is the finer one); the class stays its classifier's.
-        classifier = teacher.classifier if isinstance(teacher, RefineModel) else teacher
+        classifier = teacher.class_model()
         if num_classes is not None and int(num_classes) != classifier.num_classes:
             raise ValueError(f"`num_classes` {num_classes} differs from the teacher's {classifier.num_classes}")
         super().__init__(None, classifier.num_classes, class_names or classifier.class_names, **kwargs)
@@ -230,6 +233,10 @@ class RefineModel(MethodModel):
         object.__setattr__(self, "_pyramid", pyramid_of(classifier.backbone, self.levels))
         object.__setattr__(self, "teacher", teacher)
         self.decoder = PyramidDecoder(self.decoder_channels, name="decoder")
+
+    def class_model(self):
+        """The teacher's classifier this model keeps: the one that says the class."""
+        return self.classifier
 
     def build(self, input_shape):
         # The decoder's input shapes come from the pyramid: one symbolic call builds it.

@@ -41,7 +41,7 @@ class UNetModel(MethodModel):
         decoder_filters: filters of the decoder blocks, deepest first.
 
     Example:
-    >>> model = UNetModel(build_backbone("resnet18"), num_classes=2)
+    >>> model = UNetModel(build_backbone("resnet18"), num_classes=2, decoder_filters=(256, 128, 64))
     >>> model(np.zeros((1, 64, 64, 3), "float32"))["mask"].shape
     TensorShape([1, 64, 64])
     """
@@ -51,12 +51,16 @@ class UNetModel(MethodModel):
     needs_masks = True
 
     @classmethod
+    def run_arguments(cls, config, name):
+        return {"decoder_filters": config.method.unet_decoder_filters}
+
+    @classmethod
     def config_problems(cls, config, mode):
-        if config.model.get("feature_level", "P5") != "P5":
+        if config.model.feature_level != "P5":
             return ["--config.model.feature_level must be 'P5' for U-Net: its decoder reads the whole pyramid"]
         return []
 
-    def __init__(self, backbone, num_classes, class_names=None, decoder_filters=(256, 128, 64), **kwargs):
+    def __init__(self, backbone, num_classes, class_names=None, *, decoder_filters, **kwargs):
         super().__init__(backbone, num_classes, class_names, **kwargs)
         pyramid = getattr(backbone, "pyramid_outputs", None) or {}
         levels = sorted(pyramid, key=lambda level: int(level[1:]))[-PYRAMID_DEPTH:]

@@ -1,26 +1,14 @@
-import ml_collections
 import numpy as np
 import tensorflow as tf
 
+from mmu_tf.configs.common import base_config
 from mmu_tf.data.augment import augment, resize, resized_shape
 
 
 def _config(**overrides):
-    config = ml_collections.ConfigDict(
-        dict(
-            resize_mode="none",
-            resize_short_side=432,
-            image_size=(416, 416),
-            crop_size=0,
-            flip_horizontal=True,
-            flip_vertical=True,
-            rotate90=True,
-            brightness=0.0,
-            contrast=0.0,
-            saturation=0.0,
-            hue=0.0,
-        )
-    )
+    # A run's data config (every field at configs/common.py's default), flips and rotations on.
+    config = base_config().data
+    config.update(dict(resize_mode="none", crop_size=0, flip_horizontal=True, flip_vertical=True, rotate90=True))
     config.update(overrides)
     return config
 

@@ -1,16 +1,15 @@
-import ml_collections
 import numpy as np
 import pytest
 
+from mmu_tf.configs.common import base_config
 from mmu_tf.data.loaded_split import LoadedSplit
 from mmu_tf.data.pipeline import evaluation_dataset, training_dataset
 from mmu_tf.data.synthetic import make_synthetic_split
 
 
 def _config(**overrides):
-    config = ml_collections.ConfigDict(
-        dict(resize_mode="none", crop_size=0, flip_horizontal=True, flip_vertical=False, rotate90=False)
-    )
+    config = base_config().data  # every field at configs/common.py's default
+    config.update(dict(resize_mode="none", crop_size=0, flip_horizontal=True, flip_vertical=False, rotate90=False))
     config.update(overrides)
     return config
 

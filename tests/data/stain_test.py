@@ -1,10 +1,10 @@
 """H&E colour space: scikit-image's rgb2hed, an exact inverse, and stain jitter that moves stains only."""
 
-import ml_collections
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from mmu_tf.configs.common import base_config
 from mmu_tf.data.augment import augment
 from mmu_tf.data.stain import haematoxylin_density, hed_to_rgb, rgb_to_hed, stain_jitter
 
@@ -40,8 +40,11 @@ def test_augmentation_jitters_stains_leaves_the_mask_and_the_other_draws_alone()
     image = tf.constant(_tissue(size=(32, 32)))
     mask = tf.constant(np.random.default_rng(1).random((32, 32)) > 0.5)
     base = {"crop_size": 24, "flip_horizontal": True, "flip_vertical": True, "rotate90": True}
-    plain = augment(image, mask, tf.constant([5, 6]), ml_collections.ConfigDict(base))
-    stained = augment(image, mask, tf.constant([5, 6]), ml_collections.ConfigDict({**base, "stain_scale": 0.2}))
+    plain_config, stained_config = base_config().data, base_config().data
+    plain_config.update(base)
+    stained_config.update({**base, "stain_scale": 0.2})
+    plain = augment(image, mask, tf.constant([5, 6]), plain_config)
+    stained = augment(image, mask, tf.constant([5, 6]), stained_config)
     np.testing.assert_array_equal(stained[1].numpy(), plain[1].numpy())  # same crop, flips, turns; mask untouched
     assert not np.allclose(stained[0].numpy(), plain[0].numpy())
     # The jitter is a per-stain affine map of the concentrations: undone, the same pixels.

@@ -28,7 +28,7 @@ def test_sigma_is_a_variable_that_changes_the_output():
 
 
 def test_constant_map_gives_finite_values():
-    outputs = keras.ops.convert_to_numpy(SoftMask()(np.full((1, 4, 4), 3.0, "float32")))
+    outputs = keras.ops.convert_to_numpy(SoftMask(omega=5.0, sigma=0.15)(np.full((1, 4, 4), 3.0, "float32")))
     np.testing.assert_allclose(outputs, _sigmoid(5.0 * -0.15), rtol=1e-5)
 
 
@@ -40,7 +40,7 @@ def test_computes_in_float32_under_a_bfloat16_policy():
 
 def test_sigma_is_saved_with_the_weights(tmp_path):
     inputs = keras.Input((4, 4))
-    model = keras.Model(inputs, SoftMask(sigma=0.15, name="soft_mask")(inputs))
+    model = keras.Model(inputs, SoftMask(omega=5.0, sigma=0.15, name="soft_mask")(inputs))
     model.get_layer("soft_mask").sigma.assign(0.19)
     model.save(tmp_path / "model.keras")
     restored = keras.saving.load_model(tmp_path / "model.keras")
@@ -56,4 +56,4 @@ def test_config_round_trip():
 @pytest.mark.parametrize("kwargs", [{"omega": 0.0}, {"epsilon": 0.0}])
 def test_invalid_arguments_are_rejected(kwargs):
     with pytest.raises(ValueError, match="must be > 0"):
-        SoftMask(**kwargs)
+        SoftMask(**{"omega": 5.0, "sigma": 0.15, **kwargs})

@@ -5,7 +5,7 @@ from mmu_tf.layers import WildcatHead
 
 
 def test_scores_are_the_wildcat_pooling_of_the_class_maps():
-    head = WildcatHead(num_classes=2, modalities=5, kmax=0.3, kmin=0.0, dropout=0.0)
+    head = WildcatHead(num_classes=2, modalities=5, kmax=0.3, kmin=0.0, alpha=1.0, dropout=0.0, hidden_units=0)
     features = np.random.default_rng(0).normal(size=(3, 6, 6, 16)).astype("float32")
     scores, class_maps = head(features)
     assert tuple(scores.shape) == (3, 2) and tuple(class_maps.shape) == (3, 6, 6, 2)
@@ -15,13 +15,13 @@ def test_scores_are_the_wildcat_pooling_of_the_class_maps():
 
 
 def test_config_round_trip():
-    head = WildcatHead(num_classes=3, modalities=4, kmax=0.1, kmin=0.1, alpha=0.6, dropout=0.1)
+    head = WildcatHead(num_classes=3, modalities=4, kmax=0.1, kmin=0.1, alpha=0.6, dropout=0.1, hidden_units=0)
     clone = WildcatHead.from_config(head.get_config())
     assert (clone.num_classes, clone.modalities, clone.kmin, clone.alpha) == (3, 4, 0.1, 0.6)
 
 
 def test_a_hidden_layer_maps_each_cell_through_relu_before_the_projection():
-    head = WildcatHead(num_classes=2, modalities=1, kmax=1.0, kmin=0.0, dropout=0.0, hidden_units=3)
+    head = WildcatHead(num_classes=2, modalities=1, kmax=1.0, kmin=0.0, alpha=1.0, dropout=0.0, hidden_units=3)
     features = np.random.default_rng(1).normal(size=(1, 2, 2, 4)).astype("float32")
     _, class_maps = head(features)
     hidden_kernel, hidden_bias = head.hidden.get_weights()
@@ -31,4 +31,5 @@ def test_a_hidden_layer_maps_each_cell_through_relu_before_the_projection():
         keras.ops.convert_to_numpy(class_maps), hidden @ kernel[0, 0] + bias, rtol=1e-5, atol=1e-6
     )
     clone = WildcatHead.from_config(head.get_config())
-    assert clone.hidden_units == 3 and WildcatHead(num_classes=2).hidden is None
+    without = WildcatHead(num_classes=2, modalities=1, kmax=1.0, kmin=0.0, alpha=1.0, dropout=0.0, hidden_units=0)
+    assert clone.hidden_units == 3 and without.hidden is None

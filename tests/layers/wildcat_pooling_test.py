@@ -10,8 +10,12 @@ from mmu_tf.layers.wildcat_pooling import resolve_region_count
 MAP = np.arange(9, dtype="float32").reshape(1, 3, 3, 1)
 
 
+# The layer takes every setting it is given; the tests vary these from the max branch alone.
+MAX_ONLY = {"kmin": 0, "alpha": 1.0, "dropout": 0.0}
+
+
 def _pool(inputs, **kwargs):
-    return keras.ops.convert_to_numpy(WildcatPooling(**kwargs)(inputs))
+    return keras.ops.convert_to_numpy(WildcatPooling(**{**MAX_ONLY, **kwargs})(inputs))
 
 
 def test_max_branch_is_mean_of_top_kmax_values():
@@ -40,7 +44,7 @@ def test_classes_are_pooled_independently():
 
 
 def test_dynamic_spatial_size_gives_the_same_scores():
-    layer = WildcatPooling(kmax=0.3, kmin=0.2, alpha=0.7)
+    layer = WildcatPooling(kmax=0.3, kmin=0.2, alpha=0.7, dropout=0.0)
     traced = tf.function(layer, input_signature=[tf.TensorSpec((None, None, None, 1), tf.float32)])
     np.testing.assert_allclose(traced(MAP).numpy(), layer(MAP).numpy())
     # round(0.3 * 9) = 3 highest: 7; round(0.2 * 9) = 2 lowest: 0.5.
@@ -48,7 +52,7 @@ def test_dynamic_spatial_size_gives_the_same_scores():
 
 
 def test_dropout_acts_in_training_only():
-    layer = WildcatPooling(kmax=4, dropout=0.5)
+    layer = WildcatPooling(**{**MAX_ONLY, "kmax": 4, "dropout": 0.5})
     maps = np.ones((64, 3, 3, 2), "float32")
     np.testing.assert_allclose(layer(maps, training=False).numpy(), 1.0)
     trained = layer(maps, training=True).numpy()
@@ -81,4 +85,4 @@ def test_config_round_trip_and_output_shape():
 )
 def test_invalid_arguments_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        WildcatPooling(**kwargs)
+        WildcatPooling(**{**MAX_ONLY, **kwargs})

@@ -8,7 +8,7 @@ import tensorflow as tf
 from mmu_tf.configs import demo
 from mmu_tf.models import METHODS, ClassActivationModel, DeepMilModel, GradCamModel, build_backbone, build_model
 from mmu_tf.models.localization_map import normalized_map
-from tests.conftest import TEST_BACKBONE
+from tests.conftest import TEST_BACKBONE, method_arguments
 
 BASELINES = [name for name in METHODS if name != "maxmin"]
 
@@ -124,7 +124,7 @@ def test_erase_model_trains_on_the_image_erased_where_its_true_class_map_peaks()
     from mmu_tf.models.localization_map import normalized_map
 
     keras.utils.set_random_seed(0)
-    model = ErasingModel(build_backbone(TEST_BACKBONE), 2, wildcat={"dropout": 0.0})
+    model = ErasingModel(build_backbone(TEST_BACKBONE), 2, **method_arguments("erase", {"dropout": 0.0}))
     images = _images(size=96)
     labels = np.array([0, 1])
     normalized = model.normalization(images)
@@ -158,7 +158,7 @@ def test_pn_penalty_is_zero_when_the_segmentation_obeys_presence_and_absence():
     from mmu_tf.losses import size_penalty
     from mmu_tf.models import PresenceConstraintModel
 
-    model = PresenceConstraintModel(build_backbone(TEST_BACKBONE), 2)
+    model = PresenceConstraintModel(build_backbone(TEST_BACKBONE), 2, **method_arguments("pn"))
     # 2x2 cells over a 4x4 image (4 pixels per cell): class 1 holds every cell, class 0 none.
     segmentation = np.zeros((1, 2, 2, 2), "float32")
     segmentation[..., 1] = 1.0

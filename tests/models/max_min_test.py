@@ -6,12 +6,12 @@ import tensorflow as tf
 from mmu_tf.data.synthetic import make_synthetic_split
 from mmu_tf.models import MaxMinModel, build_backbone
 from mmu_tf.optimization import StepDecay
-from tests.conftest import TEST_BACKBONE
+from tests.conftest import TEST_BACKBONE, method_arguments
 
 
 def _model(**kwargs):
     keras.utils.set_random_seed(0)
-    settings = dict(num_classes=2, class_names=["benign", "malignant"], wildcat={"dropout": 0.0})
+    settings = dict(num_classes=2, class_names=["benign", "malignant"], **method_arguments("maxmin", {"dropout": 0.0}))
     settings.update(kwargs)
     return MaxMinModel(build_backbone(TEST_BACKBONE), **settings)
 
@@ -113,9 +113,12 @@ def test_train_step_under_bfloat16_keeps_losses_float32():
 def test_invalid_arguments_are_rejected():
     backbone = build_backbone(TEST_BACKBONE)
     with pytest.raises(ValueError, match="`background` must be one of"):
-        MaxMinModel(backbone, num_classes=2, background="kl")
+        MaxMinModel(backbone, num_classes=2, **method_arguments("maxmin", background="kl"))
     with pytest.raises(ValueError, match="`class_names` must have 2 names"):
-        MaxMinModel(backbone, num_classes=2, class_names=["a"])
+        MaxMinModel(backbone, num_classes=2, class_names=["a"], **method_arguments("maxmin"))
+    without_omega = {key: value for key, value in method_arguments("maxmin").items() if key != "omega"}
+    with pytest.raises(TypeError, match="omega"):  # no default in the constructor: configs/common.py has it
+        MaxMinModel(backbone, num_classes=2, **without_omega)
 
 
 def test_head_learning_rate_multiplier_scales_only_the_heads_steps():
@@ -124,9 +127,8 @@ def test_head_learning_rate_multiplier_scales_only_the_heads_steps():
     steps = []
     for multiplier in (1.0, 10.0):
         keras.utils.set_random_seed(0)
-        model = MaxMinModel(
-            build_backbone(TEST_BACKBONE), 2, wildcat={"dropout": 0.0}, head_learning_rate_multiplier=multiplier
-        )
+        settings = method_arguments("maxmin", {"dropout": 0.0}, head_learning_rate_multiplier=multiplier)
+        model = MaxMinModel(build_backbone(TEST_BACKBONE), 2, **settings)
         model(images[:1])
         model.compile(optimizer=keras.optimizers.SGD(1e-3))  # plain SGD: the step is lr x gradient
         before = [variable.numpy() for variable in model.trainable_variables]

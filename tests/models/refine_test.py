@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from mmu_tf.models import ClassActivationModel, RefineModel, build_backbone
-from tests.conftest import TEST_BACKBONE
+from tests.conftest import TEST_BACKBONE, method_arguments, refine_arguments
 
 
 def _images(count=2, size=64, seed=0):
@@ -15,9 +15,9 @@ def _images(count=2, size=64, seed=0):
 
 def _refine(backbone=TEST_BACKBONE, **settings):
     keras.utils.set_random_seed(0)
-    teacher = ClassActivationModel(build_backbone(backbone), 2, pooling="wildcat", class_names=["a", "b"])
+    teacher = ClassActivationModel(build_backbone(backbone), 2, class_names=["a", "b"], **method_arguments("wildcat"))
     teacher(_images(1))
-    return RefineModel(teacher, **settings)
+    return RefineModel(teacher, **refine_arguments(**settings))
 
 
 def test_the_class_is_the_teachers_and_only_the_decoder_trains():
@@ -70,7 +70,7 @@ def test_a_refined_teacher_teaches_with_its_mask_and_lends_its_classifier(tmp_pa
     # came back trainable and were trained through the second decoder's loss).
     first.save(tmp_path / "first.keras")
     first = keras.saving.load_model(tmp_path / "first.keras")
-    second = RefineModel(first, decoder_channels=8)
+    second = RefineModel(first, **refine_arguments(decoder_channels=8))
     second(images)
     decoder = {id(variable) for variable in second.decoder.trainable_variables}
     assert {id(variable) for variable in second.trainable_variables} == decoder
@@ -102,8 +102,8 @@ def test_it_reads_the_lite0_pyramid():
 
 
 def test_bad_settings_and_teachers_are_refused_by_name():
-    teacher = ClassActivationModel(build_backbone(TEST_BACKBONE), 2, pooling="wildcat")
+    teacher = ClassActivationModel(build_backbone(TEST_BACKBONE), 2, **method_arguments("wildcat"))
     with pytest.raises(ValueError, match="foreground_fraction"):
-        RefineModel(teacher, foreground_fraction=0.8, background_fraction=0.3)
+        RefineModel(teacher, **refine_arguments(foreground_fraction=0.8, background_fraction=0.3))
     with pytest.raises(ValueError, match="no pyramid levels"):
-        RefineModel(teacher, levels=("P1", "P2"))
+        RefineModel(teacher, **refine_arguments(levels=("P1", "P2")))
