@@ -18,8 +18,8 @@ def base_config():
     config.batch_size = 4
     # auto | float32 | bfloat16 | float16 (mixed precision for the last two).
     config.precision = "auto"
-    # XLA for the training and validation steps: auto (Keras's rule: on where a GPU is visible,
-    # off on CPU) | on | off.
+    # XLA: auto (training and validation steps: Keras's rule, on where a GPU is visible, off on CPU;
+    # evaluation: on only with a GPU and data.resize_mode=fixed, mmu_tf/inference/xla.py) | on | off.
     config.jit_compile = "auto"
     # none | mirrored (this machine's GPUs, or its logical CPUs) | multi_worker (TF_CONFIG).
     config.distribution = "none"

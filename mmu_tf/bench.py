@@ -1,6 +1,6 @@
 """Throughput of the Max-Min training step, inference and the input pipeline, against a plain ResNet-18.
 
-    python -m mmu_tf.bench --output=bench.json [--precision=float32] [--quick]
+    python -m mmu_tf.bench --output=bench.json [--precision=float32] [--quick] [--jit_compile=off --jit_compile=on]
 
 Every number of one run is measured in that run, on the same machine, so the
 ratios (the Max-Min step in plain-classifier steps, inference in plain
@@ -103,7 +103,7 @@ def measure_pipeline(batch_size, num_images=16, epochs=4, stain=0.0):
     return num_images / decode_seconds, epochs * num_images / (time.perf_counter() - start)
 
 
-def measure(precision, batch_size, size, repeats, backbone="resnet18"):
+def measure(precision, batch_size, size, repeats, backbone="resnet18", jit_compile=False):
     import keras
     import numpy as np
     import tensorflow as tf
@@ -120,7 +120,7 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18"):
 
     # GlaS's Max-Min settings (the defaults of configs/common.py).
     model = MaxMinModel(build_backbone(backbone), num_classes=2, **MaxMinModel.run_arguments(base_config(), "maxmin"))
-    model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True))
+    model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True), jit_compile=jit_compile)
     _reset_peak_rss()
     maxmin_step = _time_per_call(lambda: model.train_on_batch(images, labels), repeats)
     peak_rss_mb = _peak_rss_mb()
@@ -132,11 +132,12 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18"):
     plain.compile(
         optimizer=keras.optimizers.SGD(1e-3, momentum=0.9, nesterov=True),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
     )
     plain_step = _time_per_call(lambda: plain.train_on_batch(images, labels), repeats)
 
-    infer = tf.function(lambda batch: model(batch, training=False))
-    forward = tf.function(lambda batch: plain(batch, training=False))
+    infer = tf.function(lambda batch: model(batch, training=False), jit_compile=jit_compile)
+    forward = tf.function(lambda batch: plain(batch, training=False), jit_compile=jit_compile)
     one_416 = images[:1]
     one_775 = tf.constant(rng.random((1, 522, 775, 3), np.float32))
     infer_416 = _time_per_call(lambda: infer(one_416)["mask"].numpy(), repeats * 2)
@@ -147,6 +148,7 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18"):
     return {
         "policy": policy,
         "backbone": backbone,
+        "jit_compile": jit_compile,
         "parameters": model.count_params(),
         "batch_size": batch_size,
         "train_shape": [batch_size, size, size, 3],
@@ -171,9 +173,12 @@ def main(argv):
     results = {}
     for backbone in flags.FLAGS.backbone:
         for precision in flags.FLAGS.precision:
-            key = f"{backbone}/{precision}"
-            results[key] = measure(precision, flags.FLAGS.batch_size, flags.FLAGS.size, repeats, backbone)
-            print(describe(key, results[key]))
+            for jit_compile in flags.FLAGS.jit_compile:
+                key = f"{backbone}/{precision}" + ("/xla" if jit_compile == "on" else "")
+                results[key] = measure(
+                    precision, flags.FLAGS.batch_size, flags.FLAGS.size, repeats, backbone, jit_compile == "on"
+                )
+                print(describe(key, results[key]))
     with open(flags.FLAGS.output, "w") as handle:
         json.dump(results, handle, indent=2)
     print(f"Wrote {flags.FLAGS.output}")
@@ -206,6 +211,13 @@ def define_flags():
         "backbone",
         ["resnet18"],
         "Backbones to measure (random weights), comma-separated: resnet18, resnet10, efficientnet_lite0/1/2.",
+    )
+    flags.DEFINE_multi_enum(
+        "jit_compile",
+        ["off"],
+        ["off", "on"],
+        "XLA for the steps and the forward passes: off, on, or both (--jit_compile=off --jit_compile=on; "
+        "keys with /xla). Timed after the compilation (the warm-up calls).",
     )
 
 

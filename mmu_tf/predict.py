@@ -42,6 +42,7 @@ from absl import app, flags  # noqa: E402
 
 from mmu_tf.cli import run_main  # noqa: E402
 from mmu_tf.data.samples import DEFAULT_MAX_IMAGE_PIXELS  # noqa: E402
+from mmu_tf.inference.xla import JIT_COMPILE_SETTINGS  # noqa: E402
 
 LIST_SUFFIXES = (".txt", ".lst")
 
@@ -306,6 +307,13 @@ def define_flags():
         "Images with more pixels (read from the file header) are skipped; whole slides: mmu_tf.predict_wsi.",
         lower_bound=1,
     )
+    flags.DEFINE_enum(
+        "jit_compile",
+        "auto",
+        list(JIT_COMPILE_SETTINGS),
+        "XLA for --workdir's model: on, off, or auto (on with a GPU and a fixed-size resize; XLA compiles once "
+        "per image size, so images of many sizes run faster without it).",
+    )
     flags.DEFINE_list("input", None, "Comma-separated folders (recursive), image files, or .txt lists of image paths.")
     flags.DEFINE_string("output", None, "Folder for masks/, overlays/, predictions.csv and skipped.csv.")
     flags.DEFINE_bool("progress", True, "Show a progress bar.")
@@ -369,7 +377,9 @@ def main(argv):
         if config.workdir:
             from mmu_tf.inference import Predictor
 
-            predictor = Predictor.from_workdir(config.workdir, config.checkpoint, config.max_image_pixels)
+            predictor = Predictor.from_workdir(
+                config.workdir, config.checkpoint, config.max_image_pixels, config.jit_compile
+            )
         elif config.saved_model:
             predictor = SavedModelPredictor(config.saved_model)
         else:

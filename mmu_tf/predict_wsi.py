@@ -36,6 +36,7 @@ import numpy as np  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from mmu_tf.cli import run_main  # noqa: E402
+from mmu_tf.inference.xla import JIT_COMPILE_SETTINGS  # noqa: E402
 
 
 class SlideError(ValueError):
@@ -251,6 +252,12 @@ def define_flags():
     flags.DEFINE_float("downsample", 32.0, "Level-0 pixels per heat-map cell, on each side.")
     flags.DEFINE_float("minimum_tissue", 0.05, "Tiles with less tissue than this fraction are skipped.")
     flags.DEFINE_enum("checkpoint", "best", ["best", "last"], "Which checkpoint of --workdir.")
+    flags.DEFINE_enum(
+        "jit_compile",
+        "auto",
+        list(JIT_COMPILE_SETTINGS),
+        "XLA for the tiles: on, off, or auto (on where a GPU is visible; the tiles share one size).",
+    )
     flags.DEFINE_string("geojson_class", "Foreground", "The QuPath classification of annotations.geojson's regions.")
 
 
@@ -282,7 +289,9 @@ def main(argv):
 
     try:
         slide = open_slide(flags.FLAGS.slide)
-        predictor = Predictor.from_workdir(flags.FLAGS.workdir, flags.FLAGS.checkpoint)
+        predictor = Predictor.from_workdir(
+            flags.FLAGS.workdir, flags.FLAGS.checkpoint, jit_compile=flags.FLAGS.jit_compile, fixed_shape=True
+        )
         class_names = predictor.class_names
         heatmap, rows, info, thumbnail, tissue, polygons = infer_slide(
             slide,

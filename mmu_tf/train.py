@@ -30,9 +30,6 @@ from ml_collections import config_flags  # noqa: E402
 from mmu_tf import configs  # noqa: E402
 from mmu_tf.cli import run_main  # noqa: E402
 
-# --config.jit_compile -> Keras's `compile(jit_compile=...)`.
-JIT_COMPILE = {"auto": "auto", "on": True, "off": False}
-
 
 def define_flags():
     """Defines this command's flags (at run time, so importing the module defines none)."""
@@ -62,6 +59,7 @@ def check_config(config, mode="train"):
     from mmu_tf.data.augment import RESIZE_MODES
     from mmu_tf.data.datasets import DATASETS
     from mmu_tf.distribution import DISTRIBUTIONS
+    from mmu_tf.inference.xla import JIT_COMPILE_SETTINGS
     from mmu_tf.models import METHODS, method_class
     from mmu_tf.precision import PRECISIONS
 
@@ -78,8 +76,8 @@ def check_config(config, mode="train"):
         problems += method_class(config.method.name).config_problems(config, mode)
     if config.data.resize_mode not in RESIZE_MODES:
         problems.append(f"--config.data.resize_mode must be one of {RESIZE_MODES} (got {config.data.resize_mode!r})")
-    if config.jit_compile not in JIT_COMPILE:
-        problems.append(f"--config.jit_compile must be one of {tuple(JIT_COMPILE)} (got {config.jit_compile!r})")
+    if config.jit_compile not in JIT_COMPILE_SETTINGS:
+        problems.append(f"--config.jit_compile must be one of {JIT_COMPILE_SETTINGS} (got {config.jit_compile!r})")
     if config.precision not in PRECISIONS:
         problems.append(f"--config.precision must be one of {PRECISIONS} (got {config.precision!r})")
 
@@ -231,6 +229,7 @@ def train_and_evaluate(config, workdir):
     from mmu_tf.callbacks import TrainingBackup
     from mmu_tf.data.pipeline import evaluation_dataset
     from mmu_tf.distribution import build_strategy, split_cpu, synchronize_batch_norm
+    from mmu_tf.inference.xla import training_jit_compile
     from mmu_tf.models import build_model, method_class
     from mmu_tf.optimization import build_optimizer
     from mmu_tf.precision import set_precision
@@ -296,7 +295,7 @@ def train_and_evaluate(config, workdir):
             print(f"Training on {strategy.num_replicas_in_sync} replicas ({config.distribution}).")
         model.compile(
             optimizer=build_optimizer(config.optimizer, steps_per_epoch, policy == "mixed_float16"),
-            jit_compile=JIT_COMPILE[config.jit_compile],
+            jit_compile=training_jit_compile(config.jit_compile),
         )
         if backup is not None:
             TrainingBackup.restore(model, backup)
@@ -328,6 +327,7 @@ def train_and_evaluate(config, workdir):
 
 def evaluate_workdir(config, workdir, split_name=None, splits=None):
     from mmu_tf.evaluation.evaluate import evaluate_split, format_table
+    from mmu_tf.inference.xla import inference_jit_compile
     from mmu_tf.workdir import load_workdir
 
     path = os.path.join(workdir, "checkpoints", "best.keras")
@@ -349,6 +349,7 @@ def evaluate_workdir(config, workdir, split_name=None, splits=None):
             workdir,
             f1_rule=config.data.f1_rule,
             num_overlays=config.eval.num_overlays,
+            jit_compile=inference_jit_compile(config.jit_compile, fixed_shape=config.data.resize_mode == "fixed"),
         )
         for split in splits.values()
     ]

@@ -25,7 +25,7 @@ def _write_overlay(folder, split, name, image, soft_mask, true_mask, label, prob
     return path
 
 
-def evaluate_split(model, split, data_config, workdir, f1_rule="all", num_overlays=6, progress=True):
+def evaluate_split(model, split, data_config, workdir, f1_rule="all", num_overlays=6, progress=True, jit_compile=False):
     """Predicts, scores and writes `workdir/metrics/<split>.json` and overlays.
 
     Streams the split one image at a time (a `LoadedSplit` or a `ShardedSplit`
@@ -33,11 +33,13 @@ def evaluate_split(model, split, data_config, workdir, f1_rule="all", num_overla
     resized back to the image's own size and thresholded at 0.5, and only the
     per-image scores are kept (one image at a time: images differ in size).
 
+    `jit_compile`: the `Predictor`'s (XLA compiles once per image size).
+
     Returns the summary dict (with the all-ones mask's scores under `all_ones_mask`).
     """
     from mmu_tf.inference import Predictor
 
-    predictor = Predictor(model, class_names=split.class_names)
+    predictor = Predictor(model, class_names=split.class_names, jit_compile=jit_compile)
     metrics = SplitMetrics(len(split.class_names), f1_rule=f1_rule)
     all_ones = SplitMetrics(len(split.class_names), f1_rule=f1_rule)
     shown = set()

@@ -13,6 +13,7 @@ import tensorflow as tf
 from mmu_tf.data.augment import resize
 from mmu_tf.data.samples import DEFAULT_MAX_IMAGE_PIXELS
 from mmu_tf.inference.input_checks import check_float_images_numpy
+from mmu_tf.inference.xla import inference_jit_compile
 
 # A model that runs at the image's own resolution (`data.resize_mode="none"`) needs memory in
 # proportion to the image (a 5000 x 5000 request to the demo model peaked at 9.1 GB): such a model
@@ -66,6 +67,8 @@ class Predictor:
             or "fixed".
         max_image_pixels: the largest image (in pixels) accepted by the
             checking entry points.
+        jit_compile: compile `predict_batch` with XLA (once per input shape:
+            see `mmu_tf.inference.xla.inference_jit_compile` for when it pays).
 
     Example:
     >>> predictor = Predictor.from_workdir("runs/demo")  # doctest: +SKIP
@@ -82,6 +85,7 @@ class Predictor:
         resize_short_side=None,
         image_size=None,
         max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
+        jit_compile=False,
     ):
         self.model = model
         if class_names is None:
@@ -90,26 +94,32 @@ class Predictor:
         self.resize_settings = resize_settings(resize_mode, resize_short_side, image_size)
         self.max_image_pixels = int(max_image_pixels)
         self._class_name_table = tf.constant(self.class_names)
+        self.jit_compile = bool(jit_compile)
         self.predict_batch = tf.function(
             self._predict_batch,
             input_signature=[tf.TensorSpec([None, None, None, 3], tf.float32, name="images")],
             reduce_retracing=True,
+            jit_compile=self.jit_compile,
         )
         self.predict_uint8 = tf.function(
             self._predict_uint8, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8, name="image")]
         )
 
     @classmethod
-    def from_workdir(cls, workdir, checkpoint="best", max_image_pixels=None):
+    def from_workdir(cls, workdir, checkpoint="best", max_image_pixels=None, jit_compile="off", fixed_shape=False):
         """The predictor of a training workdir's checkpoint (in float32, see `load_workdir`)."""
         from mmu_tf.workdir import load_workdir
 
         model, data_config = load_workdir(workdir, checkpoint)
-        return cls.from_data_config(model, data_config, max_image_pixels)
+        return cls.from_data_config(model, data_config, max_image_pixels, jit_compile, fixed_shape)
 
     @classmethod
-    def from_data_config(cls, model, data_config, max_image_pixels=None):
-        """The predictor of `model` with the resize of its training config's `data` section (a ConfigDict)."""
+    def from_data_config(cls, model, data_config, max_image_pixels=None, jit_compile="off", fixed_shape=False):
+        """The predictor of `model` with the resize of its training config's `data` section (a ConfigDict).
+
+        `jit_compile`: a setting of `mmu_tf.inference.xla` ("auto", "on", "off"),
+        for inputs of one shape when `fixed_shape` or the resize is "fixed".
+        """
         if max_image_pixels is None:
             max_image_pixels = default_pixel_limit(data_config)
         return cls(
@@ -118,6 +128,7 @@ class Predictor:
             resize_short_side=data_config.resize_short_side,
             image_size=data_config.image_size,
             max_image_pixels=max_image_pixels,
+            jit_compile=inference_jit_compile(jit_compile, fixed_shape or data_config.resize_mode == "fixed"),
         )
 
     # === In the graph ===
