@@ -201,7 +201,9 @@ class MaxMinModel(MethodModel):
         if self.classifier_scale != 1.0:
             size = tf.cast(tf.shape(normalized_images)[1:3], tf.float32) * self.classifier_scale
             size = tf.maximum(tf.cast(tf.round(size), tf.int32), 1)
-            normalized_images = tf.image.resize(normalized_images, size, method="bilinear")
+            # In float32 (its output is float32 anyway): under XLA, ResizeBilinearGrad of a 16-bit
+            # image returns float32 where the graph expects 16 bits, and the step fails to compile.
+            normalized_images = tf.image.resize(tf.cast(normalized_images, tf.float32), size, method="bilinear")
         # training=False only changes what batch normalisation normalises by; gradients still flow.
         features = self.backbone(normalized_images, training=training and self.masked_batch_norm == "batch")
         scores, _ = self.classifier_head(features, training=training)
