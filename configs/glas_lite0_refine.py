@@ -24,6 +24,12 @@ cells half by the teacher, half by the haematoxylin density (tumour epithelium i
 lifts the malignant pixel AUC from 62 to 75, and the benign one from 74 to 89. The bilateral
 smoothness and the size barrier did not pay here (within a point either way, F1- two points
 lower with them): both are off, and stay available (`config.method.refine.*`).
+
+Over 3 folds of the 85 train + valid images (20-epoch teachers, docs/results.md 2026-12-03) this
+config scores 0.00 / 66.99 / 61.98 / 74.17 / 76.33 on average (pixel AUC 81.3, 71.5 and 69.7 by
+fold): the 18 valid images flatter it. A second round taught by the refined model, the decoder
+without the stride-4 level, more prior on malignant images and a WILDCAT teacher did not lift the
+mean.
 """
 
 from mmu_tf.configs import glas_lite0

@@ -128,7 +128,9 @@ def test_the_command_writes_every_output_and_rejects_an_unreadable_slide(trained
     workdir, _ = trained_workdir
     output = str(tmp_path / "out")
     common = [f"--workdir={workdir}", "--tile_size=128", "--overlap=16", "--batch_size=4", "--downsample=16"]
-    result = run_module([*common, f"--slide={slide_path}", f"--output={output}"], module="mmu_tf.predict_wsi")
+    # Under XLA, as on a GPU (tests/inference/xla_test.py: the same heat map as without).
+    arguments = [*common, f"--slide={slide_path}", f"--output={output}", "--jit_compile=on"]
+    result = run_module(arguments, module="mmu_tf.predict_wsi")
     assert result.returncode == 0, result.stderr[-3000:]
     for name in ("heatmap.png", "heatmap.npy", "tiles.csv", "overlay.png", "info.json", "annotations.geojson"):
         assert os.path.isfile(os.path.join(output, name)), name
