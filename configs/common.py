@@ -114,6 +114,7 @@ def base_config():
     config.method.masked_batch_norm = "batch"
     # refine (docs/method.md §8): the workdir of the trained model (any method) whose mask teaches
     # a full-resolution decoder on its backbone's pyramid; the teacher itself is kept, frozen.
+    # Several workdirs, separated by commas: all their masks seed (ranks averaged), the first says the class.
     config.method.teacher = ""
     config.method.refine = ml_collections.ConfigDict()
     config.method.refine.levels = ("P2", "P3", "P4", "P5")  # the pyramid levels the decoder reads

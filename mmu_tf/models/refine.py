@@ -10,7 +10,13 @@ from mmu_tf.layers.area_downsampling import area_downsample
 from mmu_tf.layers.map_upsampling import upsample_maps
 from mmu_tf.layers.pyramid_decoder import PyramidDecoder
 from mmu_tf.models.base import MethodModel
-from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, ranked_with_prior, sample_pixels
+from mmu_tf.models.pseudo_labels import (
+    away_from_border,
+    confident_regions,
+    per_image_ranks,
+    ranked_with_prior,
+    sample_pixels,
+)
 from mmu_tf.models.registry import register_method
 
 
@@ -47,11 +53,23 @@ def freeze(model):
 TEACHER_SHARED_DATA = ("resize_mode", "resize_short_side", "image_size")
 
 
-def load_teacher(config, class_names):
-    """The trained model of `config.method.teacher` (a workdir), checked against this run's data."""
+def teacher_workdirs(config):
+    """The workdirs of `config.method.teacher`: one, or several separated by commas (the first says the class)."""
+    return [path.strip() for path in config.method.teacher.split(",") if path.strip()]
+
+
+def load_teachers(config, class_names):
+    """The trained models of `config.method.teacher`, each checked against this run's data."""
+    workdirs = teacher_workdirs(config)
+    if not workdirs:
+        raise ValueError("--config.method.teacher: the refine method needs the workdir of a trained model")
+    return [load_teacher(workdir, config, class_names) for workdir in workdirs]
+
+
+def load_teacher(workdir, config, class_names):
+    """The trained model of the workdir `workdir`, checked against this run's data."""
     from mmu_tf.workdir import load_workdir
 
-    workdir = config.method.teacher
     if not workdir:
         raise ValueError("--config.method.teacher: the refine method needs the workdir of a trained model")
     try:
@@ -71,6 +89,28 @@ def load_teacher(config, class_names):
             f"this run's data has {list(class_names)}"
         )
     return teacher
+
+
+def combined_teacher_scores(teacher_masks, grid_size):
+    """The teachers' scores `(B, h, w)` on the decoder's grid: one mask area-averaged, several ranks averaged.
+
+    Several teachers' masks differ in scale (Max-Min's is a sigmoid near its
+    size bounds, WILDCAT's a few bright cells), so each is replaced by its
+    per-image ranks (`per_image_ranks`) and the ranks are averaged: a cell both
+    rank high is a confident seed, a cell only one ranks high is not.
+
+    Example:
+    >>> one = tf.constant([[[0.9, 0.1], [0.2, 0.3]]])
+    >>> other = tf.constant([[[0.1, 0.2], [0.3, 0.9]]])
+    >>> combined_teacher_scores([one, other], [2, 2]).numpy().tolist()
+    [[[0.375, 0.125], [0.375, 0.625]]]
+    """
+    if not isinstance(teacher_masks, (list, tuple)):
+        teacher_masks = [teacher_masks]
+    scores = [area_downsample(tf.cast(mask, tf.float32)[..., None], grid_size)[..., 0] for mask in teacher_masks]
+    if len(scores) == 1:
+        return scores[0]
+    return tf.add_n([per_image_ranks(score) for score in scores]) / float(len(scores))
 
 
 @register_method("refine")
@@ -111,6 +151,8 @@ class RefineModel(MethodModel):
         teacher: a trained model of this package (`mmu_tf.workdir.load_workdir`),
             whose backbone has `pyramid_outputs`, or a `RefineModel`.
         num_classes, class_names: the teacher's (checked when given).
+        more_teachers: other trained models whose masks join the teacher's in
+            the seeds (`combined_teacher_scores`); training only, never saved.
         levels: the pyramid levels the decoder reads, finest first.
         decoder_channels: the decoder's width.
         foreground_fraction, background_fraction: the seed rule's shares.
@@ -142,9 +184,11 @@ class RefineModel(MethodModel):
 
     @classmethod
     def from_run_config(cls, config, class_names, name):
+        teacher, *more_teachers = load_teachers(config, class_names)
         return cls(
-            load_teacher(config, class_names),
+            teacher,
             num_classes=len(class_names),
+            more_teachers=more_teachers,
             class_names=list(class_names),
             seed=config.seed,
             **config.method.refine,
@@ -152,11 +196,12 @@ class RefineModel(MethodModel):
 
     @classmethod
     def config_problems(cls, config, mode):
-        teacher = os.path.join(config.method.teacher, "checkpoints", "best.keras")
-        if mode == "train" and (not config.method.teacher or not os.path.isfile(teacher)):
+        workdirs = teacher_workdirs(config)
+        trained = [os.path.isfile(os.path.join(workdir, "checkpoints", "best.keras")) for workdir in workdirs]
+        if mode == "train" and (not workdirs or not all(trained)):
             return [
-                "--config.method.teacher must name a trained workdir (its checkpoints/best.keras) for "
-                f"--config.method.name=refine (got {config.method.teacher!r})"
+                "--config.method.teacher must name trained workdirs (each with checkpoints/best.keras, "
+                f"commas between several) for --config.method.name=refine (got {config.method.teacher!r})"
             ]
         return []
 
@@ -165,6 +210,7 @@ class RefineModel(MethodModel):
         teacher,
         num_classes=None,
         class_names=None,
+        more_teachers=(),
         *,
         levels,
         decoder_channels,
@@ -204,6 +250,12 @@ class RefineModel(MethodModel):
             )
         self.classifier = freeze(classifier)
         freeze(teacher)
+        for other in more_teachers:
+            if other.num_classes != classifier.num_classes:
+                raise ValueError(
+                    f"`more_teachers`: a teacher of {other.num_classes} classes for a model of {classifier.num_classes}"
+                )
+            freeze(other)
         self.levels = tuple(levels)
         self.decoder_channels = int(decoder_channels)
         self.foreground_fraction = float(foreground_fraction)
@@ -232,6 +284,7 @@ class RefineModel(MethodModel):
         # from `config.method.teacher`; a loaded model is its own teacher).
         object.__setattr__(self, "_pyramid", pyramid_of(classifier.backbone, self.levels))
         object.__setattr__(self, "teacher", teacher)
+        object.__setattr__(self, "more_teachers", tuple(more_teachers))
         self.decoder = PyramidDecoder(self.decoder_channels, name="decoder")
 
     def class_model(self):
@@ -266,10 +319,12 @@ class RefineModel(MethodModel):
     def pseudo_labels(self, teacher_mask, grid_size, training=False, small_images=None, labels=None):
         """Bool seeds `(foreground, background)` `(B, h, w)` on the decoder's grid, from the teacher's mask.
 
+        `teacher_mask`: one mask `(B, H, W)`, or a list of several teachers'
+        masks, whose per-image ranks are averaged (`combined_teacher_scores`).
         With `prior_weights`, `small_images` (the images on the grid, RGB in [0, 1])
         and the image `labels` give the appearance prior its share.
         """
-        scores = area_downsample(teacher_mask[..., None], grid_size)[..., 0]
+        scores = combined_teacher_scores(teacher_mask, grid_size)
         if small_images is not None and labels is not None:
             scores = ranked_with_prior(scores, small_images, labels, self.prior_weights, self.prior_sigma)
         foreground, background = confident_regions(scores, self.foreground_fraction, self.background_fraction)
@@ -286,10 +341,13 @@ class RefineModel(MethodModel):
         del masks  # never read: the pseudo labels are the teacher's
         # The teacher's class is the classifier's (a refined teacher returns its classifier's).
         teacher_outputs = self.teacher(images, training=False)
+        teacher_masks = [teacher_outputs["mask"]] + [
+            other(images, training=False)["mask"] for other in self.more_teachers
+        ]
         logits = self.foreground_logits(images, training=training)
         grid_size = tf.shape(logits)[1:3]
         small_images = area_downsample(images, grid_size)
-        foreground, background = self.pseudo_labels(teacher_outputs["mask"], grid_size, training, small_images, labels)
+        foreground, background = self.pseudo_labels(teacher_masks, grid_size, training, small_images, labels)
         probabilities = tf.sigmoid(logits)
         terms = {
             "seed_cross_entropy": tf.reduce_mean(losses.partial_binary_cross_entropy(logits, foreground, background)),

@@ -107,3 +107,52 @@ def test_bad_settings_and_teachers_are_refused_by_name():
         RefineModel(teacher, **refine_arguments(foreground_fraction=0.8, background_fraction=0.3))
     with pytest.raises(ValueError, match="no pyramid levels"):
         RefineModel(teacher, **refine_arguments(levels=("P1", "P2")))
+
+
+def test_several_teachers_seed_from_their_averaged_ranks_and_the_first_says_the_class():
+    from mmu_tf.layers.area_downsampling import area_downsample
+    from mmu_tf.models.pseudo_labels import confident_regions, per_image_ranks
+    from mmu_tf.models.refine import combined_teacher_scores
+
+    model = _refine()
+    keras.utils.set_random_seed(1)
+    other = ClassActivationModel(
+        build_backbone(TEST_BACKBONE), 2, class_names=["a", "b"], **method_arguments("wildcat")
+    )
+    images, labels = _images(), tf.constant([0, 1])
+    other(images[:1])
+    both = RefineModel(model.teacher, more_teachers=[other], **refine_arguments())
+    both(images[:1])
+    model(images[:1])
+    both.decoder.set_weights(model.decoder.get_weights())
+    masks = [model.teacher(images)["mask"], other(images)["mask"]]
+    grid = tf.shape(model.foreground_logits(images))[1:3]
+    # Hand-made: each mask's per-image ranks on the grid, averaged, then the usual shares.
+    scores = combined_teacher_scores(masks, grid)
+    expected_scores = sum(per_image_ranks(area_downsample(mask[..., None], grid)[..., 0]) for mask in masks) / 2
+    np.testing.assert_allclose(scores.numpy(), expected_scores.numpy(), atol=1e-7)
+    foreground, background = both.pseudo_labels(masks, grid)
+    expected = confident_regions(expected_scores, both.foreground_fraction, both.background_fraction)
+    np.testing.assert_array_equal(foreground.numpy(), expected[0].numpy())
+    np.testing.assert_array_equal(background.numpy(), expected[1].numpy())
+    # The second teacher changes the seeds, not the class.
+    assert not np.array_equal(
+        both.compute_losses(images, labels)[0].numpy(), model.compute_losses(images, labels)[0].numpy()
+    )
+    np.testing.assert_array_equal(both(images)["probabilities"].numpy(), model(images)["probabilities"].numpy())
+    assert both.more_teachers == (other,) and not any(v.trainable for v in other.variables)
+
+
+def test_a_teacher_list_names_each_untrained_workdir(tmp_path):
+    from mmu_tf.configs.common import base_config
+
+    trained = tmp_path / "trained"
+    (trained / "checkpoints").mkdir(parents=True)
+    (trained / "checkpoints" / "best.keras").write_bytes(b"")
+    config = base_config()
+    config.method.name = "refine"
+    config.method.teacher = f"{trained}, {tmp_path / 'missing'}"
+    problems = RefineModel.config_problems(config, "train")
+    assert len(problems) == 1 and "commas between several" in problems[0] and "missing" in problems[0]
+    config.method.teacher = f"{trained},{trained}"
+    assert RefineModel.config_problems(config, "train") == []
