@@ -200,8 +200,8 @@ class RefineModel(MethodModel):
         trained = [os.path.isfile(os.path.join(workdir, "checkpoints", "best.keras")) for workdir in workdirs]
         if mode == "train" and (not workdirs or not all(trained)):
             return [
-                "--config.method.teacher must name trained workdirs (each with checkpoints/best.keras, "
-                f"commas between several) for --config.method.name=refine (got {config.method.teacher!r})"
+                "--config.method.teacher must name a trained workdir (its checkpoints/best.keras; several "
+                f"separated by commas) for --config.method.name=refine (got {config.method.teacher!r})"
             ]
         return []
 

@@ -153,6 +153,6 @@ def test_a_teacher_list_names_each_untrained_workdir(tmp_path):
     config.method.name = "refine"
     config.method.teacher = f"{trained}, {tmp_path / 'missing'}"
     problems = RefineModel.config_problems(config, "train")
-    assert len(problems) == 1 and "commas between several" in problems[0] and "missing" in problems[0]
+    assert len(problems) == 1 and "several separated by commas" in problems[0] and "missing" in problems[0]
     config.method.teacher = f"{trained},{trained}"
     assert RefineModel.config_problems(config, "train") == []
