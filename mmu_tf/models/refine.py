@@ -70,8 +70,6 @@ def load_teacher(workdir, config, class_names):
     """The trained model of the workdir `workdir`, checked against this run's data."""
     from mmu_tf.workdir import load_workdir
 
-    if not workdir:
-        raise ValueError("--config.method.teacher: the refine method needs the workdir of a trained model")
     try:
         teacher, teacher_data = load_workdir(workdir)
     except FileNotFoundError as error:
