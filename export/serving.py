@@ -33,6 +33,9 @@ class ServingModule(tf.Module):
 
     def __init__(self, predictor):
         super().__init__(name="mmu_tf_serving")
+        # Unfolded: the SavedModel keeps the weights as variables, once (folded kernels would be
+        # graph constants beside them); TF-Serving's own optimiser sees the batch norms.
+        predictor = predictor.unfolded()
         self.predictor = predictor
         self.model = predictor.model  # tracked, so the SavedModel holds its variables
         self.class_names = tf.constant(predictor.class_names)

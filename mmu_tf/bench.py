@@ -6,6 +6,9 @@ Every number of one run is measured in that run, on the same machine, so the
 ratios (the Max-Min step in plain-classifier steps, inference in plain
 forwards, the pipeline in training steps) hold even when absolute speeds are
 noisy. Random weights and random images: speed does not depend on them.
+Inference runs through `mmu_tf.inference.Predictor`, as every command runs
+it (batch norms folded into the convolutions); `unfolded_*` is the same
+without the folding.
 
 The pipeline figure is the GlaS protocol's training pipeline (short side
 432, random 416 crop, flips, colour jitter) over GlaS-sized (775x522) BMP
@@ -109,6 +112,7 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18", jit_compi
     import tensorflow as tf
 
     from mmu_tf.configs.common import base_config
+    from mmu_tf.inference import Predictor
     from mmu_tf.models import MaxMinModel, build_backbone
     from mmu_tf.precision import set_precision
 
@@ -136,12 +140,16 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18", jit_compi
     )
     plain_step = _time_per_call(lambda: plain.train_on_batch(images, labels), repeats)
 
-    infer = tf.function(lambda batch: model(batch, training=False), jit_compile=jit_compile)
+    # Inference as every command runs it (the Predictor: batch norms folded), and unfolded.
+    infer = Predictor(model, jit_compile=jit_compile).predict_batch
+    unfolded = Predictor(model, jit_compile=jit_compile, fold_batch_norm=False).predict_batch
     forward = tf.function(lambda batch: plain(batch, training=False), jit_compile=jit_compile)
     one_416 = images[:1]
     one_775 = tf.constant(rng.random((1, 522, 775, 3), np.float32))
     infer_416 = _time_per_call(lambda: infer(one_416)["mask"].numpy(), repeats * 2)
     infer_775 = _time_per_call(lambda: infer(one_775)["mask"].numpy(), repeats * 2)
+    unfolded_416 = _time_per_call(lambda: unfolded(one_416)["mask"].numpy(), repeats * 2)
+    unfolded_775 = _time_per_call(lambda: unfolded(one_775)["mask"].numpy(), repeats * 2)
     forward_416 = _time_per_call(lambda: forward(one_416).numpy(), repeats * 2)
     decode_per_s, pipeline_per_s = measure_pipeline(batch_size)
     _, stain_pipeline_per_s = measure_pipeline(batch_size, stain=0.05)
@@ -157,6 +165,8 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18", jit_compi
         "train_cost_in_backbone_steps": maxmin_step / plain_step,
         "infer_images_per_s_416": 1.0 / infer_416,
         "infer_images_per_s_775x522": 1.0 / infer_775,
+        "unfolded_infer_images_per_s_416": 1.0 / unfolded_416,
+        "unfolded_infer_images_per_s_775x522": 1.0 / unfolded_775,
         "plain_forward_images_per_s_416": 1.0 / forward_416,
         "infer_cost_in_backbone_forwards": infer_416 / forward_416,
         "decode_images_per_s": decode_per_s,
@@ -191,7 +201,9 @@ def describe(key, row):
         f"Max-Min train {row['maxmin_train_images_per_s']:.2f} img/s, "
         f"plain train {row['plain_train_images_per_s']:.2f} img/s "
         f"(ratio {row['train_cost_in_backbone_steps']:.2f}); inference 416x416 "
-        f"{row['infer_images_per_s_416']:.2f} img/s, 775x522 {row['infer_images_per_s_775x522']:.2f} img/s, "
+        f"{row['infer_images_per_s_416']:.2f} img/s, 775x522 {row['infer_images_per_s_775x522']:.2f} img/s "
+        f"(batch norms unfolded: {row['unfolded_infer_images_per_s_416']:.2f}, "
+        f"{row['unfolded_infer_images_per_s_775x522']:.2f}), "
         f"plain forward 416 {row['plain_forward_images_per_s_416']:.2f} img/s "
         f"(ratio {row['infer_cost_in_backbone_forwards']:.2f}); pipeline {row['pipeline_images_per_s']:.1f} img/s "
         f"({row['pipeline_to_train_ratio']:.1f}x the training step; with stain jitter "

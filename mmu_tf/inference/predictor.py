@@ -6,12 +6,15 @@ mask brought back to the image's size, the class names, the checks on the
 input) is written once.
 """
 
+import contextlib
+
 import ml_collections
 import numpy as np
 import tensorflow as tf
 
 from mmu_tf.data.augment import resize
 from mmu_tf.data.samples import DEFAULT_MAX_IMAGE_PIXELS
+from mmu_tf.inference.batch_norm_folding import folded_batch_norm
 from mmu_tf.inference.input_checks import check_float_images_numpy
 from mmu_tf.inference.xla import inference_jit_compile
 
@@ -69,6 +72,11 @@ class Predictor:
             checking entry points.
         jit_compile: compile `predict_batch` with XLA (once per input shape:
             see `mmu_tf.inference.xla.inference_jit_compile` for when it pays).
+        fold_batch_norm: run each convolution + batch norm pair of the model as
+            one convolution (`mmu_tf.inference.batch_norm_folding`): the same
+            outputs, faster. The folded weights are read when `predict_batch`
+            traces, so a model trained further needs a new predictor. Exports
+            keep the unfolded graph, whose SavedModel holds the weights as variables.
 
     Example:
     >>> predictor = Predictor.from_workdir("runs/demo")  # doctest: +SKIP
@@ -86,8 +94,10 @@ class Predictor:
         image_size=None,
         max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
         jit_compile=False,
+        fold_batch_norm=True,
     ):
         self.model = model
+        self.fold_batch_norm = bool(fold_batch_norm)
         if class_names is None:
             class_names = getattr(model, "class_names", None) or [str(index) for index in range(model.num_classes)]
         self.class_names = list(class_names)
@@ -106,15 +116,31 @@ class Predictor:
         )
 
     @classmethod
-    def from_workdir(cls, workdir, checkpoint="best", max_image_pixels=None, jit_compile="off", fixed_shape=False):
+    def from_workdir(
+        cls,
+        workdir,
+        checkpoint="best",
+        max_image_pixels=None,
+        jit_compile="off",
+        fixed_shape=False,
+        fold_batch_norm=True,
+    ):
         """The predictor of a training workdir's checkpoint (in float32, see `load_workdir`)."""
         from mmu_tf.workdir import load_workdir
 
         model, data_config = load_workdir(workdir, checkpoint)
-        return cls.from_data_config(model, data_config, max_image_pixels, jit_compile, fixed_shape)
+        return cls.from_data_config(model, data_config, max_image_pixels, jit_compile, fixed_shape, fold_batch_norm)
 
     @classmethod
-    def from_data_config(cls, model, data_config, max_image_pixels=None, jit_compile="off", fixed_shape=False):
+    def from_data_config(
+        cls,
+        model,
+        data_config,
+        max_image_pixels=None,
+        jit_compile="off",
+        fixed_shape=False,
+        fold_batch_norm=True,
+    ):
         """The predictor of `model` with the resize of its training config's `data` section (a ConfigDict).
 
         `jit_compile`: a setting of `mmu_tf.inference.xla` ("auto", "on", "off"),
@@ -129,6 +155,20 @@ class Predictor:
             image_size=data_config.image_size,
             max_image_pixels=max_image_pixels,
             jit_compile=inference_jit_compile(jit_compile, fixed_shape or data_config.resize_mode == "fixed"),
+            fold_batch_norm=fold_batch_norm,
+        )
+
+    def unfolded(self):
+        """This predictor with `fold_batch_norm=False` (itself when it already is): its graph reads the variables."""
+        if not self.fold_batch_norm:
+            return self
+        return Predictor(
+            self.model,
+            class_names=self.class_names,
+            max_image_pixels=self.max_image_pixels,
+            jit_compile=self.jit_compile,
+            fold_batch_norm=False,
+            **self.resize_settings,
         )
 
     # === In the graph ===
@@ -148,7 +188,8 @@ class Predictor:
 
     def _predict_batch(self, images):
         """Float images `[N, H, W, 3]` in [0, 1], already at the model's input size -> `named_outputs`."""
-        outputs = self.model(images, training=False)
+        with folded_batch_norm(self.model) if self.fold_batch_norm else contextlib.nullcontext():
+            outputs = self.model(images, training=False)
         return self.named_outputs(tf.cast(outputs["probabilities"], tf.float32), tf.cast(outputs["mask"], tf.float32))
 
     def _predict_uint8(self, image):
