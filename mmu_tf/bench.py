@@ -142,8 +142,8 @@ def measure(precision, batch_size, size, repeats, backbone="resnet18", jit_compi
     plain_step = _time_per_call(lambda: plain.train_on_batch(images, labels), repeats)
 
     # Inference as every command runs it (the Predictor: batch norms folded), and unfolded.
-    infer = Predictor(model, jit_compile=jit_compile).predict_batch
-    unfolded = Predictor(model, jit_compile=jit_compile, fold_batch_norm=False).predict_batch
+    predictor = Predictor(model, jit_compile=jit_compile)
+    infer, unfolded = predictor.predict_batch, predictor.unfolded().predict_batch
 
     def plain_forward(batch):
         with folded_batch_norm(plain):  # as the Predictor runs Max-Min, so the ratio compares like with like

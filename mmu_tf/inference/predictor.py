@@ -116,31 +116,15 @@ class Predictor:
         )
 
     @classmethod
-    def from_workdir(
-        cls,
-        workdir,
-        checkpoint="best",
-        max_image_pixels=None,
-        jit_compile="off",
-        fixed_shape=False,
-        fold_batch_norm=True,
-    ):
+    def from_workdir(cls, workdir, checkpoint="best", max_image_pixels=None, jit_compile="off", fixed_shape=False):
         """The predictor of a training workdir's checkpoint (in float32, see `load_workdir`)."""
         from mmu_tf.workdir import load_workdir
 
         model, data_config = load_workdir(workdir, checkpoint)
-        return cls.from_data_config(model, data_config, max_image_pixels, jit_compile, fixed_shape, fold_batch_norm)
+        return cls.from_data_config(model, data_config, max_image_pixels, jit_compile, fixed_shape)
 
     @classmethod
-    def from_data_config(
-        cls,
-        model,
-        data_config,
-        max_image_pixels=None,
-        jit_compile="off",
-        fixed_shape=False,
-        fold_batch_norm=True,
-    ):
+    def from_data_config(cls, model, data_config, max_image_pixels=None, jit_compile="off", fixed_shape=False):
         """The predictor of `model` with the resize of its training config's `data` section (a ConfigDict).
 
         `jit_compile`: a setting of `mmu_tf.inference.xla` ("auto", "on", "off"),
@@ -155,7 +139,6 @@ class Predictor:
             image_size=data_config.image_size,
             max_image_pixels=max_image_pixels,
             jit_compile=inference_jit_compile(jit_compile, fixed_shape or data_config.resize_mode == "fixed"),
-            fold_batch_norm=fold_batch_norm,
         )
 
     def unfolded(self):

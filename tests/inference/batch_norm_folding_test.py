@@ -130,13 +130,14 @@ def test_the_predictor_folds_and_agrees_with_the_unfolded_model(policy, toleranc
     np.testing.assert_allclose(result["mask"], expected["mask"], atol=tolerance)
     np.testing.assert_allclose(result["probabilities"], expected["probabilities"], atol=tolerance)
     # The folded graph normalises nothing: no batch norm op, no rsqrt of a variance.
-    graph = folded.predict_batch.get_concrete_function().graph
-    operation_types = {operation.type for operation in graph.get_operations()}
+    assert not {"FusedBatchNormV3", "Rsqrt"} & traced_operation_types(folded)
+    assert {"FusedBatchNormV3", "Rsqrt"} & traced_operation_types(unfolded)
+
+
+def traced_operation_types(predictor):
+    """The op types of `predict_batch`'s traced graph, the functions it calls included."""
+    graph = predictor.predict_batch.get_concrete_function().graph
+    types = {operation.type for operation in graph.get_operations()}
     for function in graph._functions.values():
-        operation_types |= {node.op for node in function.definition.node_def}
-    assert not {"FusedBatchNormV3", "Rsqrt"} & operation_types
-    unfolded_graph = unfolded.predict_batch.get_concrete_function().graph
-    unfolded_types = {operation.type for operation in unfolded_graph.get_operations()}
-    for function in unfolded_graph._functions.values():
-        unfolded_types |= {node.op for node in function.definition.node_def}
-    assert {"FusedBatchNormV3", "Rsqrt"} & unfolded_types
+        types |= {node.op for node in function.definition.node_def}
+    return types
