@@ -134,6 +134,11 @@ def base_config():
     config.method.refine.smoothness_sigma_rgb = 0.1
     config.method.refine.size_weight = 1.0
     config.method.refine.barrier_t = 5.0
+    # The mask a refined model returns (inference only; the loss reads the decoder's raw logits):
+    # enclosed dips (a gland's pale lumen inside its dark rim) raised to their rim's level, and
+    # where its 0.5 lies: "fixed" (the decoder's own 0.5) | "otsu" (each image's Otsu threshold).
+    config.method.refine.fill_holes = False
+    config.method.refine.threshold = "fixed"
 
     config.optimizer = ml_collections.ConfigDict()
     config.optimizer.learning_rate = 1e-3

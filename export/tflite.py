@@ -40,7 +40,10 @@ def convert_to_tflite(predictor, quantization="none"):
 
     if quantization not in ("none", "dynamic"):
         raise ValueError(f"--quantization must be none or dynamic. Received: {quantization!r}")
-    frozen = convert_variables_to_constants_v2(predictor.predict_batch.get_concrete_function())
+    # Control flow (the refined mask's hole filling is a while loop) stays as functional While ops,
+    # which the converter maps to TFLite's WHILE; lowered to Switch/Merge it cannot convert them.
+    function = predictor.predict_batch.get_concrete_function()
+    frozen = convert_variables_to_constants_v2(function, lower_control_flow=False)
     # The frozen function returns the outputs flattened, in sorted-name order: named again here.
     module = tf.Module()
     module.serve = tf.function(

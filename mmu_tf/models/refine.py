@@ -7,7 +7,9 @@ import tensorflow as tf
 
 from mmu_tf import losses
 from mmu_tf.layers.area_downsampling import area_downsample
+from mmu_tf.layers.hole_filling import fill_holes
 from mmu_tf.layers.map_upsampling import upsample_maps
+from mmu_tf.layers.otsu_threshold import otsu_threshold
 from mmu_tf.layers.pyramid_decoder import PyramidDecoder
 from mmu_tf.models.base import MethodModel
 from mmu_tf.models.pseudo_labels import (
@@ -111,6 +113,10 @@ def combined_teacher_scores(teacher_masks, grid_size):
     return tf.add_n([per_image_ranks(score) for score in scores]) / float(len(scores))
 
 
+# Where a refined mask's 0.5 lies (`RefineModel(threshold=...)`).
+MASK_THRESHOLDS = ("fixed", "otsu")
+
+
 @register_method("refine")
 @keras.saving.register_keras_serializable(package="mmu_tf")
 class RefineModel(MethodModel):
@@ -137,7 +143,7 @@ class RefineModel(MethodModel):
       the image): the mask can neither vanish nor fill the image.
 
     `call` returns `probabilities` (the classifier's), `mask` (`sigmoid` of the
-    decoder's logits, upsampled to the input with `upsample_maps`) and
+    decoder's logits, with `fill_holes` and `threshold` applied, upsampled to the input with `upsample_maps`) and
     `classifier_mask`: one pass of the classifier and one of the decoder. The
     loss is computed at the decoder's resolution, the image and the teacher's
     mask area-averaged to it.
@@ -164,6 +170,11 @@ class RefineModel(MethodModel):
         smoothness_weight, smoothness_radius, smoothness_sigma_xy, smoothness_sigma_rgb:
             lambda_s and the bilateral window (cells of the loss grid, RGB in [0, 1]).
         size_weight, barrier_t: lambda_a and the log barrier's t.
+        fill_holes: the returned mask with every dip the decoder's map encloses
+            raised to its rim's level (`mmu_tf.layers.hole_filling`): a gland's
+            pale lumen inside its nucleus-dense rim. Inference only.
+        threshold: where the returned mask's 0.5 lies: "fixed" (the decoder's own)
+            or "otsu" (each image's Otsu threshold, `mask_logits`). Inference only.
         seed: the seed of the pixel draws.
 
     Example:
@@ -195,6 +206,11 @@ class RefineModel(MethodModel):
     @classmethod
     def config_problems(cls, config, mode):
         workdirs = teacher_workdirs(config)
+        if config.method.refine.threshold not in MASK_THRESHOLDS:
+            return [
+                f"--config.method.refine.threshold must be one of {MASK_THRESHOLDS} "
+                f"(got {config.method.refine.threshold!r})"
+            ]
         trained = [os.path.isfile(os.path.join(workdir, "checkpoints", "best.keras")) for workdir in workdirs]
         if mode == "train" and (not workdirs or not all(trained)):
             return [
@@ -225,6 +241,8 @@ class RefineModel(MethodModel):
         size_weight,
         barrier_t,
         seed,
+        fill_holes=False,
+        threshold="fixed",
         **kwargs,
     ):
         # A refined model teaches again (its mask is the finer one); the class stays its classifier's.
@@ -276,6 +294,10 @@ class RefineModel(MethodModel):
         self.size_weight = float(size_weight)
         self.barrier_t = float(barrier_t)
         self.seed = int(seed)
+        if threshold not in MASK_THRESHOLDS:
+            raise ValueError(f"`threshold` must be one of {MASK_THRESHOLDS}. Received: {threshold!r}")
+        self.fill_holes = bool(fill_holes)
+        self.threshold = threshold
         # Kept out of Keras's tracking, so no checkpoint holds them: the pyramid's layers are the
         # classifier's backbone (saved once, with it), and the teacher serves training only (a
         # refined teacher's own classifier is the classifier, and a run rebuilds its teacher
@@ -303,9 +325,23 @@ class RefineModel(MethodModel):
         levels = self._pyramid(self.normalization(images), training=False)
         return self.decoder(levels, training=training)
 
+    def mask_logits(self, logits):
+        """The decoder's logits `(B, h, w)` as the returned mask reads them: holes filled, 0.5 moved.
+
+        With `threshold="otsu"` each image's logits are shifted by the logit of
+        its Otsu threshold (of the probabilities), so `mask >= 0.5` is the image's
+        Otsu foreground: a shift per image, so its pixels' ranking is unchanged.
+        """
+        if self.fill_holes:
+            logits = fill_holes(logits)
+        if self.threshold == "otsu":
+            level = tf.clip_by_value(otsu_threshold(tf.sigmoid(logits)), 1e-4, 1.0 - 1e-4)
+            logits = logits - tf.reshape(tf.math.log(level / (1.0 - level)), [-1, 1, 1])
+        return logits
+
     def call(self, images, training=False):
         classifier_outputs = self.classifier(images, training=False)
-        logits = self.foreground_logits(images, training=training)
+        logits = self.mask_logits(self.foreground_logits(images, training=training))
         return {
             "probabilities": classifier_outputs["probabilities"],
             "mask": tf.sigmoid(upsample_maps(logits, tf.shape(images)[1:3])),
@@ -393,6 +429,8 @@ class RefineModel(MethodModel):
             "size_weight": self.size_weight,
             "barrier_t": self.barrier_t,
             "seed": self.seed,
+            "fill_holes": self.fill_holes,
+            "threshold": self.threshold,
         }
 
     @classmethod

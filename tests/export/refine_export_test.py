@@ -18,6 +18,9 @@ def test_a_refine_model_exports_to_both_formats_with_the_keras_outputs(untrained
     config.model.backbone = TEST_BACKBONE
     config.method.name = "refine"
     config.method.teacher = untrained_teacher
+    # The mask's hole filling (a while loop) and Otsu threshold (a histogram) must export too.
+    config.method.refine.fill_holes = True
+    config.method.refine.threshold = "otsu"
     model = build_model(config, ["benign", "malignant"])
     images = np.random.default_rng(0).random((2, 64, 64, 3)).astype("float32")
     expected = model(images)

@@ -50,12 +50,13 @@ def test_the_loss_never_reads_the_true_masks():
 
 
 def test_saved_and_loaded_it_predicts_the_same_and_holds_the_backbone_once(tmp_path):
-    model = _refine(decoder_channels=16, foreground_fraction=0.1, border_margin=2)
+    model = _refine(decoder_channels=16, foreground_fraction=0.1, border_margin=2, fill_holes=True, threshold="otsu")
     images = _images()
     outputs = model(images)
     model.save(tmp_path / "refine.keras")
     restored = keras.saving.load_model(tmp_path / "refine.keras")
     assert (restored.decoder_channels, restored.foreground_fraction, restored.border_margin) == (16, 0.1, 2)
+    assert (restored.fill_holes, restored.threshold) == (True, "otsu")
     again = restored(images)
     for key in ("probabilities", "mask"):
         np.testing.assert_allclose(again[key].numpy(), outputs[key].numpy(), atol=1e-6)
@@ -107,6 +108,28 @@ def test_bad_settings_and_teachers_are_refused_by_name():
         RefineModel(teacher, **refine_arguments(foreground_fraction=0.8, background_fraction=0.3))
     with pytest.raises(ValueError, match="no pyramid levels"):
         RefineModel(teacher, **refine_arguments(levels=("P1", "P2")))
+    with pytest.raises(ValueError, match="threshold"):
+        RefineModel(teacher, **refine_arguments(threshold="median"))
+
+
+def test_the_returned_mask_has_its_holes_filled_and_its_half_at_otsus_threshold():
+    # A ring of logit 2 around a lumen of -2 in a background of -3, on a 7 x 7 decoder grid.
+    logits = np.full((1, 7, 7), -3.0, "float32")
+    logits[0, 1:6, 1:6] = 2.0
+    logits[0, 2:5, 2:5] = -2.0
+    model = _refine(fill_holes=True)
+    filled = model.mask_logits(tf.constant(logits)).numpy()
+    expected = logits.copy()
+    expected[0, 2:5, 2:5] = 2.0
+    np.testing.assert_allclose(filled, expected)
+    model.threshold = "otsu"
+    shifted = model.mask_logits(tf.constant(logits)).numpy()
+    # Two values, sigmoid(-3) and sigmoid(2): Otsu's cut is the bin just above the lower one.
+    level = (np.floor(256 / (1 + np.exp(3.0))) + 1) / 256
+    np.testing.assert_allclose(shifted, expected - np.log(level / (1 - level)), rtol=1e-5)
+    assert ((shifted >= 0) == (expected > 0)).all()
+    # Without either option, the decoder's logits as they are (the loss reads them unchanged).
+    np.testing.assert_array_equal(_refine().mask_logits(tf.constant(logits)).numpy(), logits)
 
 
 def test_several_teachers_seed_from_their_averaged_ranks_and_the_first_says_the_class():
