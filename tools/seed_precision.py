@@ -2,11 +2,13 @@ r"""How right are a teacher's pseudo labels? The refine method's seed rule score
 
     python -m tools.seed_precision --workdir=runs/glas_lite0 --split=train \
         --fractions=0.1:0.3,0.2:0.3,0.2:0.2
+    python -m tools.seed_precision --workdir=runs/glas_lite0,runs/glas_lite0_wildcat ...
 
-For every image of `--split` (the workdir's own data config), the teacher's soft
+For every image of `--split` (the first workdir's own data config), the teacher's soft
 mask at the model's input size goes through the refine method's own rule
 (`mmu_tf.models.pseudo_labels.confident_regions`, on the decoder's stride-4 grid,
-area-averaged as in training), and the seeds are compared with the true mask
+area-averaged as in training; several teachers' masks ranked and the ranks averaged,
+`mmu_tf.models.refine.combined_teacher_scores`), and the seeds are compared with the true mask
 averaged onto the same grid: foreground precision is the mean true foreground
 fraction of the foreground seeds' cells, background precision the mean true
 background fraction of the background seeds' cells, pooled over the split (and
@@ -25,7 +27,12 @@ GRID_STRIDE = 4
 
 
 def define_flags():
-    flags.DEFINE_string("workdir", None, "A trained workdir (any method): the teacher.")
+    flags.DEFINE_list(
+        "workdir",
+        None,
+        "A trained workdir (any method): the teacher; several separated by commas, as "
+        "config.method.teacher (their masks' ranks averaged).",
+    )
     flags.DEFINE_string("split", "train", "The split whose seeds are scored (it needs masks).")
     flags.DEFINE_list(
         "fractions", ["0.1:0.3", "0.2:0.3", "0.2:0.2", "0.3:0.3"], "foreground:background shares to score."
@@ -107,18 +114,30 @@ def main(argv):
     from mmu_tf.inference import Predictor
     from mmu_tf.layers.area_downsampling import area_downsample
     from mmu_tf.models.pseudo_labels import ranked_with_prior
+    from mmu_tf.models.refine import TEACHER_SHARED_DATA, combined_teacher_scores
     from mmu_tf.workdir import load_workdir
 
     fractions = parse_fractions(flags.FLAGS.fractions)
     prior_weights = tuple(float(weight) for weight in flags.FLAGS.prior_weights)
-    try:
-        model, data_config = load_workdir(flags.FLAGS.workdir)
-    except FileNotFoundError as error:
-        raise app.UsageError(str(error)) from None
+    workdirs = flags.FLAGS.workdir
+    teachers = []
+    for workdir in workdirs:
+        try:
+            teachers.append(load_workdir(workdir))
+        except FileNotFoundError as error:
+            raise app.UsageError(str(error)) from None
+    data_config = teachers[0][1]
+    for workdir, (_, other_data) in zip(workdirs[1:], teachers[1:]):
+        for key in TEACHER_SHARED_DATA:
+            if other_data[key] != data_config[key]:
+                raise app.UsageError(
+                    f"--workdir: {workdir} was trained with data.{key}={other_data[key]!r}, "
+                    f"{workdirs[0]} with {data_config[key]!r}; the teachers' masks must be of the same images"
+                )
     if flags.FLAGS.data_root:
         data_config.root = flags.FLAGS.data_root
     split = load_dataset_split(data_config, flags.FLAGS.split)
-    predictor = Predictor(model, class_names=split.class_names)
+    predictors = [Predictor(model, class_names=split.class_names) for model, _ in teachers]
     teacher_masks = {label: [] for label in range(len(split.class_names))}
     true_masks = {label: [] for label in range(len(split.class_names))}
     for inputs, _, label, mask, has_mask, _ in original_and_model_inputs(split, data_config):
@@ -126,10 +145,10 @@ def main(argv):
             continue
         height, width = int(inputs.shape[0]), int(inputs.shape[1])
         grid = (-(-width // GRID_STRIDE), -(-height // GRID_STRIDE))
-        soft = predictor.predict_batch(inputs[None])["mask"].numpy()[0]
+        soft_masks = [predictor.predict_batch(inputs[None])["mask"] for predictor in predictors]
         truth = cv2.resize(mask.numpy().astype(np.float32), (width, height), interpolation=cv2.INTER_NEAREST)
         # The refine method's own ranking on its grid: the teacher's map, area-averaged, and the prior.
-        scores = area_downsample(soft[None, ..., None], grid[::-1])[..., 0]
+        scores = combined_teacher_scores(soft_masks, grid[::-1])
         small_image = area_downsample(inputs[None], grid[::-1])
         scores = ranked_with_prior(scores, small_image, tf.reshape(label, [1]), prior_weights, flags.FLAGS.prior_sigma)
         teacher_masks[int(label)].append(scores.numpy()[0])
@@ -172,12 +191,12 @@ def main(argv):
         )
     images = len(sum(true_masks.values(), []))
     prior = f", prior weights {prior_weights}" if prior_weights else ""
-    where = f"{flags.FLAGS.workdir} on {flags.FLAGS.split} ({images} images"
+    where = f"{','.join(workdirs)} on {flags.FLAGS.split} ({images} images"
     print(f"Seeds of {where}, border margin {margin} cells{prior}):")
     print("\n".join(lines))
     if flags.FLAGS.output:
         with open(flags.FLAGS.output, "w") as handle:
-            summary = {"workdir": flags.FLAGS.workdir, "split": flags.FLAGS.split, "border_margin": margin}
+            summary = {"workdir": ",".join(workdirs), "split": flags.FLAGS.split, "border_margin": margin}
             summary["prior_weights"] = list(prior_weights)
             json.dump({**summary, "rules": rows}, handle, indent=2)
     return 0

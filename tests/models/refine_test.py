@@ -179,3 +179,13 @@ def test_a_teacher_list_names_each_untrained_workdir(tmp_path):
     assert len(problems) == 1 and "several separated by commas" in problems[0] and "missing" in problems[0]
     config.method.teacher = f"{trained},{trained}"
     assert RefineModel.config_problems(config, "train") == []
+
+
+def test_the_filled_otsu_cut_mask_compiles_under_xla_and_agrees_without():
+    from mmu_tf.inference import Predictor
+
+    model = _refine(fill_holes=True, threshold="otsu")
+    images = _images()
+    expected = model(images)["mask"].numpy()
+    compiled = Predictor(model, jit_compile=True).predict_batch(tf.constant(images))["mask"].numpy()
+    np.testing.assert_allclose(compiled, expected, atol=1e-5)
