@@ -100,11 +100,17 @@ def ranked_with_prior(scores, small_images, labels, prior_weights, prior_sigma):
 def per_image_ranks(scores):
     """Each cell's rank among its image's cells, in [0, 1) (`(B, h, w)`): maps of any scale made comparable.
 
+    A cell's rank is the share of its image's cells scored strictly lower, so
+    tied cells (a saturated mask's ones, a flat map) share a rank: breaking the
+    tie by position would make the seeds of a saturated region its last rows.
+
     Example:
     >>> per_image_ranks(tf.constant([[[0.3, 9.0], [0.1, 0.2]]])).numpy().tolist()
     [[[0.5, 0.75], [0.0, 0.25]]]
+    >>> per_image_ranks(tf.constant([[[1.0, 1.0], [0.1, 1.0]]])).numpy().tolist()
+    [[[0.25, 0.25], [0.0, 0.25]]]
     """
     shape = tf.shape(scores)
     flat = tf.reshape(tf.cast(scores, tf.float32), tf.stack([shape[0], -1]))
-    ranks = tf.argsort(tf.argsort(flat, axis=-1, stable=True), axis=-1, stable=True)
-    return tf.reshape(tf.cast(ranks, tf.float32) / tf.cast(tf.shape(flat)[1], tf.float32), shape)
+    lower = tf.searchsorted(tf.sort(flat, axis=-1), flat, side="left")
+    return tf.reshape(tf.cast(lower, tf.float32) / tf.cast(tf.shape(flat)[1], tf.float32), shape)

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, sample_pixels
+from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, per_image_ranks, sample_pixels
 
 
 def test_confident_regions_take_each_images_top_and_bottom_shares_by_rank():
@@ -37,3 +37,20 @@ def test_sampled_seeds_are_a_subset_of_the_count_asked_and_repeat_with_the_seed(
     assert not np.array_equal(sample_pixels(region, 5, seed=[3, 5]).numpy(), drawn)
     # Asking for more than the region holds gives the whole region.
     np.testing.assert_array_equal(sample_pixels(region, 64, seed=[0, 0]).numpy(), region.numpy())
+
+
+def test_ranks_are_the_share_of_cells_scored_lower_and_ties_share_one():
+    scores = tf.constant([[[0.5, 2.0, 2.0], [0.1, 2.0, 0.5]], [[3.0, 3.0, 3.0], [3.0, 3.0, 3.0]]])
+    # Image 0: 0.1 has none below; both 0.5 have one; the three 2.0 have three. Image 1 is flat.
+    expected = [[[1 / 6, 3 / 6, 3 / 6], [0.0, 3 / 6, 1 / 6]], [[0.0] * 3, [0.0] * 3]]
+    np.testing.assert_allclose(per_image_ranks(scores).numpy(), expected, atol=1e-7)
+
+
+def test_ranking_a_map_keeps_its_seeds_ties_included():
+    # A saturated teacher: its ones tie. Seeds from its ranks are its own seeds (the same cells,
+    # not the tie broken by position), so one teacher and the same teacher twice seed alike.
+    scores = tf.constant([[[1.0, 1.0, 1.0, 0.2], [1.0, 0.7, 0.0, 0.0], [0.3, 0.0, 1.0, 0.0]]])
+    for ranked, direct in zip(
+        confident_regions(per_image_ranks(scores), 0.25, 0.25), confident_regions(scores, 0.25, 0.25)
+    ):
+        np.testing.assert_array_equal(ranked.numpy(), direct.numpy())
