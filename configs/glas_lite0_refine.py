@@ -26,10 +26,11 @@ The returned mask has its holes filled and each image's 0.5 at its Otsu threshol
 decoder retrained, 20 epochs each): 0.00 / 69.64 / 71.20 / 79.68 / 81.55 -> 0.00 / 67.94 / 74.11 /
 81.93 / 80.03, train 0.00 / 66.71 / 71.19 / 81.91 / 80.25 (no pixel label read).
 
-Retrained 2026-12-04 (weaker teachers: valid AUC 58.99 and 65.12): valid 0.00 / 67.58 / 73.30 /
-80.70 / 79.22, train 0.00 / 68.83 / 70.86 / 81.98 / 80.66; its seeds are 83.4 % / 71.6 % right on
-train (foreground / background; malignant background 65.7 %). The bound, U-Net with the pixel
-labels (60 epochs, lr 1e-3): valid 5.56 / 82.35 / 80.90 / 90.49 / 91.59.
+Retrained 2026-12-04 (weaker teachers: valid AUC 58.99 and 65.12), the mean of 3 decoder seeds
+(`config.seed` 0, 1, 2; F1+ sd 2.5): valid 0.00 / 69.77 / 74.76 / 81.98 / 81.84, train 0.00 /
+70.05 / 73.11 / 81.89 / 82.32 (seed 0 alone: valid 67.58 / 73.30 / 80.70 / 79.22); its seeds
+are 83.4 % / 71.6 % right on train (foreground / background; malignant background 65.7 %).
+The bound, U-Net with the pixel labels (60 epochs, lr 1e-3): valid 5.56 / 82.35 / 80.90 / 90.49 / 91.59.
 
 The earlier measurements, one 60-epoch Max-Min teacher:
 

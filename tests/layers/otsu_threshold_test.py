@@ -34,7 +34,8 @@ def test_the_peak_is_placed_by_a_parabola_through_the_best_cut_and_its_neighbour
 
 def test_a_tiny_perturbation_moves_the_threshold_a_little_not_a_bin():
     # A broad bimodal map whose between-class variance is flat near its peak: scaled by
-    # 1 - 2.5e-4 i (the peak moves 1.2e-4 a step, 0.03 bin), the best bin jumps (checked below, so the test can fail), the threshold does not.
+    # 1 - 2.5e-4 i (the peak moves 1.2e-4 a step, 0.03 bin), the best bin jumps (checked below,
+    # so the test can fail), the threshold does not.
     rng = np.random.default_rng(1)
     values = np.clip(np.concatenate([rng.normal(0.3, 0.15, 60000), rng.normal(0.7, 0.15, 60000)]), 0, 1)
     maps = tf.constant(np.stack([values * (1 - 2.5e-4 * step) for step in range(40)]).reshape(40, 300, 400), tf.float32)
