@@ -114,30 +114,24 @@ def main(argv):
     from mmu_tf.inference import Predictor
     from mmu_tf.layers.area_downsampling import area_downsample
     from mmu_tf.models.pseudo_labels import ranked_with_prior
-    from mmu_tf.models.refine import TEACHER_SHARED_DATA, combined_teacher_scores
+    from mmu_tf.models.refine import combined_teacher_scores, load_teacher
     from mmu_tf.workdir import load_workdir
 
     fractions = parse_fractions(flags.FLAGS.fractions)
     prior_weights = tuple(float(weight) for weight in flags.FLAGS.prior_weights)
     workdirs = flags.FLAGS.workdir
-    teachers = []
-    for workdir in workdirs:
-        try:
-            teachers.append(load_workdir(workdir))
-        except FileNotFoundError as error:
-            raise app.UsageError(str(error)) from None
-    data_config = teachers[0][1]
-    for workdir, (_, other_data) in zip(workdirs[1:], teachers[1:]):
-        for key in TEACHER_SHARED_DATA:
-            if other_data[key] != data_config[key]:
-                raise app.UsageError(
-                    f"--workdir: {workdir} was trained with data.{key}={other_data[key]!r}, "
-                    f"{workdirs[0]} with {data_config[key]!r}; the teachers' masks must be of the same images"
-                )
+    try:
+        first, data_config = load_workdir(workdirs[0])
+        # The other teachers checked as the refine method checks them against its run's data.
+        models = [first] + [
+            load_teacher(workdir, data_config, first.class_names, flag="--workdir") for workdir in workdirs[1:]
+        ]
+    except (FileNotFoundError, ValueError) as error:
+        raise app.UsageError(str(error)) from None
     if flags.FLAGS.data_root:
         data_config.root = flags.FLAGS.data_root
     split = load_dataset_split(data_config, flags.FLAGS.split)
-    predictors = [Predictor(model, class_names=split.class_names) for model, _ in teachers]
+    predictors = [Predictor(model, class_names=split.class_names) for model in models]
     teacher_masks = {label: [] for label in range(len(split.class_names))}
     true_masks = {label: [] for label in range(len(split.class_names))}
     for inputs, _, label, mask, has_mask, _ in original_and_model_inputs(split, data_config):

@@ -65,29 +65,31 @@ def load_teachers(config, class_names):
     workdirs = teacher_workdirs(config)
     if not workdirs:
         raise ValueError("--config.method.teacher: the refine method needs the workdir of a trained model")
-    return [load_teacher(workdir, config, class_names) for workdir in workdirs]
+    return [load_teacher(workdir, config.data, class_names) for workdir in workdirs]
 
 
-def load_teacher(workdir, config, class_names):
-    """The trained model of the workdir `workdir`, checked against this run's data."""
+def load_teacher(workdir, data_config, class_names, flag="--config.method.teacher"):
+    """The trained model of the workdir `workdir`, checked against the data it is to teach on.
+
+    Raises `ValueError`, in one line starting with `flag`, where the workdir is
+    missing, was trained on other resizes (`TEACHER_SHARED_DATA`) or classifies
+    other classes than `class_names`.
+    """
     from mmu_tf.workdir import load_workdir
 
     try:
         teacher, teacher_data = load_workdir(workdir)
     except FileNotFoundError as error:
-        raise ValueError(f"--config.method.teacher: {error}") from error
+        raise ValueError(f"{flag}: {error}") from error
     for key in TEACHER_SHARED_DATA:
-        ours, theirs = config.data[key], teacher_data[key]
+        ours, theirs = data_config[key], teacher_data[key]
         if ours != theirs:
             raise ValueError(
-                f"--config.method.teacher: {workdir} was trained with data.{key}={theirs!r}, this run has "
+                f"{flag}: {workdir} was trained with data.{key}={theirs!r}, this run has "
                 f"{ours!r}; the teacher's masks must be of the images this run sees"
             )
     if list(teacher.class_names or []) != list(class_names):
-        raise ValueError(
-            f"--config.method.teacher: {workdir} classifies {teacher.class_names}, "
-            f"this run's data has {list(class_names)}"
-        )
+        raise ValueError(f"{flag}: {workdir} classifies {teacher.class_names}, this run's data has {list(class_names)}")
     return teacher
 
 
