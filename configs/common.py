@@ -119,6 +119,7 @@ def base_config():
     config.method.refine = ml_collections.ConfigDict()
     config.method.refine.levels = ("P2", "P3", "P4", "P5")  # the pyramid levels the decoder reads
     config.method.refine.decoder_channels = 64
+    config.method.refine.decoder_count = 1  # decoders on the same pyramid, their masks averaged
     # Pseudo labels: each image's top / bottom shares of the teacher's mask; the rest is ignored.
     config.method.refine.foreground_fraction = 0.2
     config.method.refine.background_fraction = 0.3

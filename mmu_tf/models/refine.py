@@ -115,6 +115,20 @@ def combined_teacher_scores(teacher_masks, grid_size):
     return tf.add_n([per_image_ranks(score) for score in scores]) / float(len(scores))
 
 
+def mean_mask_logits(logits):
+    """The logits of the mean of several masks `sigmoid(logits[i])`, each `(B, h, w)`, in float32.
+
+    The mean is clipped to 1e-6 of 0 and 1, so the logits stay finite.
+
+    Example: the masks 0.5 and 0.75 average to 0.625, whose logit is log(5 / 3).
+    >>> mean_mask_logits([tf.zeros([1, 1, 1]), tf.fill([1, 1, 1], float(np.log(3.0)))]).numpy().round(4).tolist()
+    [[[0.5108]]]
+    """
+    masks = [tf.sigmoid(tf.cast(one, tf.float32)) for one in logits]
+    mean = tf.clip_by_value(tf.add_n(masks) / float(len(masks)), 1e-6, 1.0 - 1e-6)
+    return tf.math.log(mean) - tf.math.log1p(-mean)
+
+
 # Where a refined mask's 0.5 lies (`RefineModel(threshold=...)`).
 MASK_THRESHOLDS = ("fixed", "otsu")
 
@@ -150,6 +164,12 @@ class RefineModel(MethodModel):
     loss is computed at the decoder's resolution, the image and the teacher's
     mask area-averaged to it.
 
+    With `decoder_count > 1`, that many decoders read the same pyramid (one
+    backbone pass), each initialised and seeded apart and trained on the sum of
+    their losses (so each learns as it would alone); the returned mask is the
+    mean of their masks (`combined_mask_logits`): where decoders of different
+    seeds disagree, the mean stays near 0.5, and a seed's luck averages out.
+
     A refined model can teach again: its classifier becomes this one's (the
     chain never grows at inference), its mask gives the seeds while training.
 
@@ -161,6 +181,7 @@ class RefineModel(MethodModel):
             the seeds (`combined_teacher_scores`); training only, never saved.
         levels: the pyramid levels the decoder reads, finest first.
         decoder_channels: the decoder's width.
+        decoder_count: how many decoders, whose masks are averaged.
         foreground_fraction, background_fraction: the seed rule's shares.
         seed_pixels: seeds drawn per region, image and step; 0: every cell of the regions.
         border_margin: cells along the image border that never seed (`away_from_border`).
@@ -243,6 +264,7 @@ class RefineModel(MethodModel):
         size_weight,
         barrier_t,
         seed,
+        decoder_count=1,
         fill_holes=False,
         threshold="fixed",
         **kwargs,
@@ -262,6 +284,8 @@ class RefineModel(MethodModel):
                 f"`foreground_fraction` + `background_fraction` must be <= 1. Received: "
                 f"{foreground_fraction} + {background_fraction}"
             )
+        if int(decoder_count) < 1:
+            raise ValueError(f"`decoder_count` must be >= 1. Received: {decoder_count}")
         if int(seed_pixels) < 0 or int(smoothness_radius) < 1:
             raise ValueError(
                 f"`seed_pixels` must be >= 0 and `smoothness_radius` >= 1. Received: {seed_pixels}, {smoothness_radius}"
@@ -276,6 +300,7 @@ class RefineModel(MethodModel):
             freeze(other)
         self.levels = tuple(levels)
         self.decoder_channels = int(decoder_channels)
+        self.decoder_count = int(decoder_count)
         self.foreground_fraction = float(foreground_fraction)
         self.background_fraction = float(background_fraction)
         self.seed_pixels = int(seed_pixels)
@@ -307,25 +332,45 @@ class RefineModel(MethodModel):
         object.__setattr__(self, "_pyramid", pyramid_of(classifier.backbone, self.levels))
         object.__setattr__(self, "teacher", teacher)
         object.__setattr__(self, "more_teachers", tuple(more_teachers))
+        # The first decoder keeps its name (a one-decoder checkpoint's weights are found where they were).
         self.decoder = PyramidDecoder(self.decoder_channels, name="decoder")
+        self.more_decoders = [
+            PyramidDecoder(self.decoder_channels, name=f"decoder_{index}") for index in range(1, self.decoder_count)
+        ]
 
     def class_model(self):
         """The teacher's classifier this model keeps: the one that says the class."""
         return self.classifier
 
+    @property
+    def decoders(self):
+        """Every decoder, the first first."""
+        return [self.decoder, *self.more_decoders]
+
     def build(self, input_shape):
-        # The decoder's input shapes come from the pyramid: one symbolic call builds it.
+        # The decoders' input shapes come from the pyramid.
         self.normalization.build(input_shape)
-        if not self.decoder.built:
-            self.decoder.build([tuple(level.shape) for level in self._pyramid.outputs])
+        for decoder in self.decoders:
+            if not decoder.built:
+                decoder.build([tuple(level.shape) for level in self._pyramid.outputs])
         self.built = True
 
     # === Forward passes ===
 
     def foreground_logits(self, images, training=False):
-        """The decoder's foreground logits `(B, h, w)` at the finest level, float32, of images in [0, 1]."""
+        """The first decoder's foreground logits `(B, h, w)` at the finest level, float32, of images in [0, 1]."""
+        return self.all_foreground_logits(images, training)[0]
+
+    def all_foreground_logits(self, images, training=False):
+        """Every decoder's foreground logits `(B, h, w)`, a list: one pass of the pyramid for all."""
         levels = self._pyramid(self.normalization(images), training=False)
-        return self.decoder(levels, training=training)
+        return [decoder(levels, training=training) for decoder in self.decoders]
+
+    def combined_mask_logits(self, decoder_logits):
+        """The logits `(B, h, w)` of the returned mask: each decoder's `mask_logits`, their masks averaged."""
+        if len(decoder_logits) == 1:
+            return self.mask_logits(decoder_logits[0])
+        return mean_mask_logits([self.mask_logits(tf.cast(logits, tf.float32)) for logits in decoder_logits])
 
     def mask_logits(self, logits):
         """The decoder's logits `(B, h, w)` as the returned mask reads them: holes filled, 0.5 moved.
@@ -343,7 +388,7 @@ class RefineModel(MethodModel):
 
     def call(self, images, training=False):
         classifier_outputs = self.classifier(images, training=False)
-        logits = self.mask_logits(self.foreground_logits(images, training=training))
+        logits = self.combined_mask_logits(self.all_foreground_logits(images, training=training))
         return {
             "probabilities": classifier_outputs["probabilities"],
             "mask": tf.sigmoid(upsample_maps(logits, tf.shape(images)[1:3])),
@@ -358,19 +403,32 @@ class RefineModel(MethodModel):
         `teacher_mask`: one mask `(B, H, W)`, or a list of several teachers'
         masks, whose per-image ranks are averaged (`combined_teacher_scores`).
         With `prior_weights`, `small_images` (the images on the grid, RGB in [0, 1])
-        and the image `labels` give the appearance prior its share.
+        and the image `labels` give the appearance prior its share. While
+        training with `seed_pixels`, the first decoder's draw (`drawn_seeds`).
         """
+        regions = self.seed_regions(teacher_mask, grid_size, small_images, labels)
+        return self.drawn_seeds(regions, 0) if training else regions
+
+    def seed_regions(self, teacher_mask, grid_size, small_images=None, labels=None):
+        """Every cell that may seed, `(foreground, background)` bool `(B, h, w)` (`pseudo_labels` untrained)."""
         scores = combined_teacher_scores(teacher_mask, grid_size)
         if small_images is not None and labels is not None:
             scores = ranked_with_prior(scores, small_images, labels, self.prior_weights, self.prior_sigma)
         foreground, background = confident_regions(scores, self.foreground_fraction, self.background_fraction)
-        foreground = away_from_border(foreground, self.border_margin)
-        background = away_from_border(background, self.border_margin)
-        if training and self.seed_pixels:
-            # A fresh draw at every step (the optimizer's step count), the same on a resumed run.
-            step = tf.cast(self.optimizer.iterations, tf.int32)
-            foreground = sample_pixels(foreground, self.seed_pixels, tf.stack([self.seed, 2 * step]))
-            background = sample_pixels(background, self.seed_pixels, tf.stack([self.seed, 2 * step + 1]))
+        return away_from_border(foreground, self.border_margin), away_from_border(background, self.border_margin)
+
+    def drawn_seeds(self, regions, decoder_index):
+        """The seeds decoder `decoder_index` trains on at this step: `regions` or, with `seed_pixels`, a draw of them.
+
+        A fresh draw at every step (the optimizer's step count, so the same on a
+        resumed run) and for every decoder (each its own pair of draws).
+        """
+        foreground, background = regions
+        if not self.seed_pixels:
+            return foreground, background
+        draw = 2 * (self.decoder_count * tf.cast(self.optimizer.iterations, tf.int32) + decoder_index)
+        foreground = sample_pixels(foreground, self.seed_pixels, tf.stack([self.seed, draw]))
+        background = sample_pixels(background, self.seed_pixels, tf.stack([self.seed, draw + 1]))
         return foreground, background
 
     def compute_losses(self, images, labels, masks=None, training=False):
@@ -380,10 +438,25 @@ class RefineModel(MethodModel):
         teacher_masks = [teacher_outputs["mask"]] + [
             other(images, training=False)["mask"] for other in self.more_teachers
         ]
-        logits = self.foreground_logits(images, training=training)
-        grid_size = tf.shape(logits)[1:3]
+        decoder_logits = self.all_foreground_logits(images, training=training)
+        grid_size = tf.shape(decoder_logits[0])[1:3]
         small_images = area_downsample(images, grid_size)
-        foreground, background = self.pseudo_labels(teacher_masks, grid_size, training, small_images, labels)
+        regions = self.seed_regions(teacher_masks, grid_size, small_images, labels)
+        # Each decoder's loss on its own draw; their sum (each decoder's gradient is its own loss's).
+        loss, terms = 0.0, {}
+        for index, logits in enumerate(decoder_logits):
+            seeds = self.drawn_seeds(regions, index) if training else regions
+            decoder_loss, decoder_terms = self.decoder_losses(logits, seeds, small_images)
+            loss += decoder_loss
+            for name, value in decoder_terms.items():
+                terms[name] = terms.get(name, 0.0) + value / float(len(decoder_logits))
+        # The teacher's class scores, for the accuracy the logs show (log p: logits up to a constant).
+        scores = tf.math.log(tf.maximum(tf.cast(teacher_outputs["probabilities"], tf.float32), 1e-12))
+        return loss, terms, {"accuracy": scores}
+
+    def decoder_losses(self, logits, seeds, small_images):
+        """One decoder's loss and its terms (`loss_terms`; the decoders' mean is logged)."""
+        foreground, background = seeds
         probabilities = tf.sigmoid(logits)
         terms = {
             "seed_cross_entropy": tf.reduce_mean(losses.partial_binary_cross_entropy(logits, foreground, background)),
@@ -404,9 +477,7 @@ class RefineModel(MethodModel):
             + self.smoothness_weight * terms["smoothness"]
             + self.size_weight * terms["size"]
         )
-        # The teacher's class scores, for the accuracy the logs show (log p: logits up to a constant).
-        scores = tf.math.log(tf.maximum(tf.cast(teacher_outputs["probabilities"], tf.float32), 1e-12))
-        return loss, terms, {"accuracy": scores}
+        return loss, terms
 
     # === Config ===
 
@@ -418,6 +489,7 @@ class RefineModel(MethodModel):
             "classifier": keras.saving.serialize_keras_object(self.classifier),
             "levels": list(self.levels),
             "decoder_channels": self.decoder_channels,
+            "decoder_count": self.decoder_count,
             "foreground_fraction": self.foreground_fraction,
             "background_fraction": self.background_fraction,
             "seed_pixels": self.seed_pixels,

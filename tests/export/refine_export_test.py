@@ -11,7 +11,7 @@ from mmu_tf.models import build_model
 from tests.conftest import TEST_BACKBONE
 
 
-def test_a_refine_model_exports_to_both_formats_with_the_keras_outputs(untrained_teacher, tmp_path):
+def test_a_refine_model_of_two_decoders_exports_to_both_formats_with_the_keras_outputs(untrained_teacher, tmp_path):
     from ai_edge_litert.interpreter import Interpreter
 
     config = demo.get_config()
@@ -21,6 +21,8 @@ def test_a_refine_model_exports_to_both_formats_with_the_keras_outputs(untrained
     # The mask's hole filling (a while loop) and Otsu threshold (a histogram) must export too.
     config.method.refine.fill_holes = True
     config.method.refine.threshold = "otsu"
+    # Two decoders, their masks averaged (the shipped GlaS config has three): each exports, once.
+    config.method.refine.decoder_count = 2
     model = build_model(config, ["benign", "malignant"])
     images = np.random.default_rng(0).random((2, 64, 64, 3)).astype("float32")
     expected = model(images)

@@ -189,3 +189,59 @@ def test_the_filled_otsu_cut_mask_compiles_under_xla_and_agrees_without():
     expected = model(images)["mask"].numpy()
     compiled = Predictor(model, jit_compile=True).predict_batch(tf.constant(images))["mask"].numpy()
     np.testing.assert_allclose(compiled, expected, atol=1e-5)
+
+
+def test_several_decoders_train_on_their_summed_losses_and_return_their_mean_mask(tmp_path):
+    from mmu_tf.layers.area_downsampling import area_downsample
+    from mmu_tf.layers.map_upsampling import upsample_maps
+
+    model = _refine(decoder_count=3, fill_holes=True, threshold="otsu")
+    images, labels = _images(), tf.constant([0, 1])
+    outputs = model(images)
+    assert [decoder.name for decoder in model.decoders] == ["decoder", "decoder_1", "decoder_2"]
+    trained = {id(variable) for decoder in model.decoders for variable in decoder.trainable_variables}
+    assert {id(variable) for variable in model.trainable_variables} == trained
+    decoder_logits = model.all_foreground_logits(images)
+    # Initialised apart: three different masks.
+    assert not np.allclose(decoder_logits[0].numpy(), decoder_logits[1].numpy())
+    # The returned mask is the mean of each decoder's returned mask (holes filled, its own Otsu 0.5).
+    masks = [tf.sigmoid(model.mask_logits(logits)).numpy() for logits in decoder_logits]
+    combined = model.combined_mask_logits(decoder_logits)
+    np.testing.assert_allclose(tf.sigmoid(combined).numpy(), np.mean(masks, axis=0), atol=1e-6)
+    expected = tf.sigmoid(upsample_maps(combined, [64, 64])).numpy()
+    np.testing.assert_allclose(outputs["mask"].numpy(), expected, atol=1e-6)
+    # The loss is the sum of the decoders' own, so each decoder's gradient is that of its loss alone.
+    loss, terms, _ = model.compute_losses(images, labels)
+    teacher_mask = model.teacher(images)["mask"]
+    grid = tf.shape(decoder_logits[0])[1:3]
+    small_images = area_downsample(images, grid)
+    regions = model.seed_regions([teacher_mask], grid, small_images, labels)
+    each = [model.decoder_losses(logits, regions, small_images) for logits in decoder_logits]
+    np.testing.assert_allclose(loss.numpy(), sum(one[0].numpy() for one in each), rtol=1e-6)
+    np.testing.assert_allclose(
+        terms["seed_cross_entropy"].numpy(), np.mean([one[1]["seed_cross_entropy"] for one in each]), rtol=1e-6
+    )
+    # Saved and loaded: the same mask, every decoder's weights (and the classifier's) once.
+    model.save(tmp_path / "three.keras")
+    restored = keras.saving.load_model(tmp_path / "three.keras")
+    assert restored.decoder_count == 3
+    np.testing.assert_allclose(restored(images)["mask"].numpy(), outputs["mask"].numpy(), atol=1e-6)
+    assert len(restored.weights) == len(model.classifier.weights) + 3 * len(model.decoder.weights)
+    with pytest.raises(ValueError, match="decoder_count"):
+        _refine(decoder_count=0)
+
+
+def test_each_decoder_draws_its_own_seed_pixels():
+    model = _refine(decoder_count=2, seed_pixels=4)
+    model.compile(optimizer=keras.optimizers.SGD(0.1))
+    model(_images())
+    regions = (tf.ones((1, 8, 8), tf.bool), tf.ones((1, 8, 8), tf.bool))
+    first, second = (model.drawn_seeds(regions, index) for index in (0, 1))
+    for seeds in (first, second):
+        assert [int(tf.reduce_sum(tf.cast(part, tf.int32))) for part in seeds] == [4, 4]
+    assert not np.array_equal(first[0].numpy(), second[0].numpy())
+    # The first decoder's draw is the one-decoder model's (a resumed or older run draws the same).
+    alone = _refine(seed_pixels=4)
+    alone.compile(optimizer=keras.optimizers.SGD(0.1))
+    alone(_images())
+    np.testing.assert_array_equal(alone.drawn_seeds(regions, 0)[0].numpy(), first[0].numpy())
