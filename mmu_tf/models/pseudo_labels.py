@@ -37,19 +37,54 @@ def confident_regions(teacher_mask, foreground_fraction, background_fraction):
     return foreground, background
 
 
+def hash32(values):
+    """A 32-bit integer hash of `uint32` `values`, elementwise (Wellons's "lowbias32": xor-shifts and two products).
+
+    Example:
+    >>> hash32(tf.constant([0, 1], tf.uint32)).numpy().tolist()
+    [0, 1753845952]
+    """
+    values = tf.bitwise.bitwise_xor(values, tf.bitwise.right_shift(values, 16))
+    values = values * tf.constant(0x7FEB352D, tf.uint32)
+    values = tf.bitwise.bitwise_xor(values, tf.bitwise.right_shift(values, 15))
+    values = values * tf.constant(0x846CA68B, tf.uint32)
+    return tf.bitwise.bitwise_xor(values, tf.bitwise.right_shift(values, 16))
+
+
+def hashed_uniform(shape, seed):
+    """Uniform float32 noise in [0, 1) of `shape`, a hash of each element's index and the two int32 of `seed`.
+
+    Not `tf.random.stateless_uniform`: under XLA (what Keras compiles with on a
+    GPU) that draws other numbers for the same seed than without it, even with
+    `alg="philox"` (tensorflow/tensorflow#117644). Integer products and shifts
+    are the same everywhere, so the same seed draws the same noise with XLA or
+    without, on any replica and after a resume. 24 bits per value.
+
+    Example:
+    >>> noise = hashed_uniform([2, 3], seed=[0, 1])
+    >>> noise.shape, bool(tf.reduce_all((noise >= 0) & (noise < 1)))
+    (TensorShape([2, 3]), True)
+    """
+    seed = tf.bitcast(tf.cast(seed, tf.int32), tf.uint32)
+    key = hash32(tf.bitwise.bitwise_xor(seed[0], hash32(seed[1])))
+    index = tf.bitcast(tf.range(tf.reduce_prod(shape), dtype=tf.int32), tf.uint32)
+    bits = tf.bitwise.right_shift(hash32(tf.bitwise.bitwise_xor(index, key)), 8)
+    return tf.reshape(tf.cast(bits, tf.float32) / float(1 << 24), shape)
+
+
 def sample_pixels(region, count, seed):
     """`count` pixels of each image's bool `region` `(B, h, w)`, drawn uniformly without replacement.
 
-    All of the region where it holds fewer. `seed`: the two int32 of a stateless
-    draw (`tf.random.stateless_uniform`): the same seed draws the same pixels, on
-    any replica and after a resume.
+    All of the region where it holds fewer. `seed`: two int32 (`hashed_uniform`):
+    the same seed draws the same pixels, with XLA or without, on any replica and
+    after a resume.
 
     Example:
     >>> region = tf.constant([[[True, True, False, True]]])
     >>> int(tf.reduce_sum(tf.cast(sample_pixels(region, 2, seed=[0, 1]), tf.int32)))
     2
     """
-    noise = tf.random.stateless_uniform(tf.shape(region), seed=seed)
+    noise = hashed_uniform(tf.shape(region), seed)
     scores = tf.where(region, noise, -1.0)
     flat = tf.reshape(scores, tf.stack([tf.shape(scores)[0], -1]))
     kth = tf.math.top_k(flat, k=tf.minimum(count, tf.shape(flat)[1])).values[:, -1]

@@ -3,7 +3,14 @@
 import numpy as np
 import tensorflow as tf
 
-from mmu_tf.models.pseudo_labels import away_from_border, confident_regions, per_image_ranks, sample_pixels
+from mmu_tf.models.pseudo_labels import (
+    away_from_border,
+    confident_regions,
+    hash32,
+    hashed_uniform,
+    per_image_ranks,
+    sample_pixels,
+)
 
 
 def test_confident_regions_take_each_images_top_and_bottom_shares_by_rank():
@@ -54,3 +61,33 @@ def test_ranking_a_map_keeps_its_seeds_ties_included():
         confident_regions(per_image_ranks(scores), 0.25, 0.25), confident_regions(scores, 0.25, 0.25)
     ):
         np.testing.assert_array_equal(ranked.numpy(), direct.numpy())
+
+
+def _lowbias32(value):
+    # The hash by hand, in Python integers taken modulo 2^32.
+    value ^= value >> 16
+    value = (value * 0x7FEB352D) % 2**32
+    value ^= value >> 15
+    value = (value * 0x846CA68B) % 2**32
+    return value ^ (value >> 16)
+
+
+def test_the_hash_is_lowbias32_and_the_noise_its_top_24_bits():
+    values = [0, 1, 2, 12345, 2**31, 2**32 - 1]
+    assert hash32(tf.constant(values, tf.uint32)).numpy().tolist() == [_lowbias32(value) for value in values]
+    seed = (7, -3)
+    key = _lowbias32(seed[0] ^ _lowbias32(seed[1] % 2**32))
+    expected = [(_lowbias32(index ^ key) >> 8) / 2**24 for index in range(6)]
+    np.testing.assert_array_equal(hashed_uniform([2, 3], seed).numpy().ravel(), np.float32(expected))
+
+
+def test_the_same_seed_draws_the_same_pixels_with_xla_and_without():
+    # tf.random.stateless_uniform does not (tensorflow/tensorflow#117644): these draws once differed.
+    region = tf.constant(np.random.default_rng(0).random((2, 8, 8)) > 0.3)
+
+    def draw(step):
+        return sample_pixels(region, 6, tf.stack([1, 2 * step]))
+
+    eager = draw(tf.constant(5)).numpy()
+    np.testing.assert_array_equal(tf.function(draw, jit_compile=True)(tf.constant(5)).numpy(), eager)
+    assert eager.reshape(2, -1).sum(axis=1).tolist() == [6, 6]

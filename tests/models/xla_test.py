@@ -53,6 +53,10 @@ def test_training_and_validation_steps_compile_under_xla_and_agree_without(name,
     config.method.name = name
     if name == "refine":
         config.method.teacher = request.getfixturevalue("untrained_teacher")
+        # Two decoders (the GlaS config's three): their summed losses and averaged masks compile too.
+        config.method.refine.decoder_count = 2
+        # Drawn seeds: the same pixels with and without XLA (its own generator drew others once).
+        config.method.refine.seed_pixels = 8
     rng = np.random.default_rng(0)
 
     def batch(count, height, width):
