@@ -358,11 +358,10 @@ class RefineModel(MethodModel):
     # === Forward passes ===
 
     def foreground_logits(self, images, training=False):
-        """The first decoder's foreground logits `(B, h, w)` at the finest level, float32, of images in [0, 1]."""
-        return self.all_foreground_logits(images, training)[0]
+        """Every decoder's foreground logits `(B, h, w)` at the finest level, float32, of images in [0, 1].
 
-    def all_foreground_logits(self, images, training=False):
-        """Every decoder's foreground logits `(B, h, w)`, a list: one pass of the pyramid for all."""
+        A list, the first decoder's first: one pass of the pyramid for all.
+        """
         levels = self._pyramid(self.normalization(images), training=False)
         return [decoder(levels, training=training) for decoder in self.decoders]
 
@@ -370,7 +369,7 @@ class RefineModel(MethodModel):
         """The logits `(B, h, w)` of the returned mask: each decoder's `mask_logits`, their masks averaged."""
         if len(decoder_logits) == 1:
             return self.mask_logits(decoder_logits[0])
-        return mean_mask_logits([self.mask_logits(tf.cast(logits, tf.float32)) for logits in decoder_logits])
+        return mean_mask_logits([self.mask_logits(logits) for logits in decoder_logits])
 
     def mask_logits(self, logits):
         """The decoder's logits `(B, h, w)` as the returned mask reads them: holes filled, 0.5 moved.
@@ -388,7 +387,7 @@ class RefineModel(MethodModel):
 
     def call(self, images, training=False):
         classifier_outputs = self.classifier(images, training=False)
-        logits = self.combined_mask_logits(self.all_foreground_logits(images, training=training))
+        logits = self.combined_mask_logits(self.foreground_logits(images, training=training))
         return {
             "probabilities": classifier_outputs["probabilities"],
             "mask": tf.sigmoid(upsample_maps(logits, tf.shape(images)[1:3])),
@@ -397,20 +396,15 @@ class RefineModel(MethodModel):
 
     # === Training ===
 
-    def pseudo_labels(self, teacher_mask, grid_size, training=False, small_images=None, labels=None):
-        """Bool seeds `(foreground, background)` `(B, h, w)` on the decoder's grid, from the teacher's mask.
+    def pseudo_labels(self, teacher_mask, grid_size, small_images=None, labels=None):
+        """Bool seed regions `(foreground, background)` `(B, h, w)` on the decoder's grid, from the teacher's mask.
 
         `teacher_mask`: one mask `(B, H, W)`, or a list of several teachers'
         masks, whose per-image ranks are averaged (`combined_teacher_scores`).
         With `prior_weights`, `small_images` (the images on the grid, RGB in [0, 1])
-        and the image `labels` give the appearance prior its share. While
-        training with `seed_pixels`, the first decoder's draw (`drawn_seeds`).
+        and the image `labels` give the appearance prior its share. What each
+        decoder trains on at a step is `drawn_seeds` of these.
         """
-        regions = self.seed_regions(teacher_mask, grid_size, small_images, labels)
-        return self.drawn_seeds(regions, 0) if training else regions
-
-    def seed_regions(self, teacher_mask, grid_size, small_images=None, labels=None):
-        """Every cell that may seed, `(foreground, background)` bool `(B, h, w)` (`pseudo_labels` untrained)."""
         scores = combined_teacher_scores(teacher_mask, grid_size)
         if small_images is not None and labels is not None:
             scores = ranked_with_prior(scores, small_images, labels, self.prior_weights, self.prior_sigma)
@@ -438,10 +432,10 @@ class RefineModel(MethodModel):
         teacher_masks = [teacher_outputs["mask"]] + [
             other(images, training=False)["mask"] for other in self.more_teachers
         ]
-        decoder_logits = self.all_foreground_logits(images, training=training)
+        decoder_logits = self.foreground_logits(images, training=training)
         grid_size = tf.shape(decoder_logits[0])[1:3]
         small_images = area_downsample(images, grid_size)
-        regions = self.seed_regions(teacher_masks, grid_size, small_images, labels)
+        regions = self.pseudo_labels(teacher_masks, grid_size, small_images, labels)
         # Each decoder's loss on its own draw; their sum (each decoder's gradient is its own loss's).
         loss, terms = 0.0, {}
         for index, logits in enumerate(decoder_logits):

@@ -81,7 +81,7 @@ def test_a_refined_teacher_teaches_with_its_mask_and_lends_its_classifier(tmp_pa
     # Its seeds come from the first refinement's mask, not the classifier's.
     seeds = second.pseudo_labels(first(images)["mask"], (16, 16))
     losses_now = second.compute_losses(images, tf.constant([0, 1]))[1]["seed_cross_entropy"]
-    logits = second.foreground_logits(images)
+    logits = second.foreground_logits(images)[0]
     from mmu_tf.losses import partial_binary_cross_entropy
 
     np.testing.assert_allclose(
@@ -149,7 +149,7 @@ def test_several_teachers_seed_from_their_averaged_ranks_and_the_first_says_the_
     model(images[:1])
     both.decoder.set_weights(model.decoder.get_weights())
     masks = [model.teacher(images)["mask"], other(images)["mask"]]
-    grid = tf.shape(model.foreground_logits(images))[1:3]
+    grid = tf.shape(model.foreground_logits(images)[0])[1:3]
     # Hand-made: each mask's per-image ranks on the grid, averaged, then the usual shares.
     scores = combined_teacher_scores(masks, grid)
     expected_scores = sum(per_image_ranks(area_downsample(mask[..., None], grid)[..., 0]) for mask in masks) / 2
@@ -201,7 +201,7 @@ def test_several_decoders_train_on_their_summed_losses_and_return_their_mean_mas
     assert [decoder.name for decoder in model.decoders] == ["decoder", "decoder_1", "decoder_2"]
     trained = {id(variable) for decoder in model.decoders for variable in decoder.trainable_variables}
     assert {id(variable) for variable in model.trainable_variables} == trained
-    decoder_logits = model.all_foreground_logits(images)
+    decoder_logits = model.foreground_logits(images)
     # Initialised apart: three different masks.
     assert not np.allclose(decoder_logits[0].numpy(), decoder_logits[1].numpy())
     # The returned mask is the mean of each decoder's returned mask (holes filled, its own Otsu 0.5).
@@ -215,7 +215,7 @@ def test_several_decoders_train_on_their_summed_losses_and_return_their_mean_mas
     teacher_mask = model.teacher(images)["mask"]
     grid = tf.shape(decoder_logits[0])[1:3]
     small_images = area_downsample(images, grid)
-    regions = model.seed_regions([teacher_mask], grid, small_images, labels)
+    regions = model.pseudo_labels([teacher_mask], grid, small_images, labels)
     each = [model.decoder_losses(logits, regions, small_images) for logits in decoder_logits]
     np.testing.assert_allclose(loss.numpy(), sum(one[0].numpy() for one in each), rtol=1e-6)
     np.testing.assert_allclose(
